@@ -1,0 +1,183 @@
+"""Read Worn's settings from the environment and an optional settings file, once, with clear errors."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from renderer.errors import ConfigError
+
+# The app credentials Worn uses against its own simulator (`worn dev-shop`) when none are configured. They
+# are refused in production, where they would let anyone sign a webhook.
+DEV_API_KEY = "worn-dev-app"
+DEV_API_SECRET = "worn-dev-secret"
+
+_API_VERSION = re.compile(r"^(\d{4}-(01|04|07|10)|unstable)$")
+_DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Hold every setting Worn reads; each has a safe default for a single machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        case_sensitive=True,
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+    )
+
+    ENVIRONMENT: Literal["development", "production"] = "development"
+
+    SHOPIFY_API_KEY: str = DEV_API_KEY
+    SHOPIFY_API_SECRET: str = DEV_API_SECRET
+    SHOPIFY_API_SECRET_OLD: str | None = None
+    SHOPIFY_API_VERSION: str = "2026-10"
+    SHOPIFY_APP_URL: str = "http://127.0.0.1:8000"
+    # Where `https://{shop}.myshopify.com` requests go instead (the dev-shop, or a corporate proxy).
+    SHOPIFY_BASE_URL: str | None = None
+
+    DATA_DIR: Path = _DEFAULT_DATA_DIR
+    DATABASE_URL: str = ""
+    QUEUE_URL: str = "db"
+    STORAGE_URL: str = ""
+    TOKEN_ENCRYPTION_KEY: str = ""
+    MODELS_DIR: Path | None = None
+    STYLES_DIR: Path = Path(__file__).resolve().parent.parent / "config" / "house-styles"
+    DEFAULT_STYLE: str = "studio"
+
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_FORMAT: Literal["auto", "json", "text"] = "auto"
+
+    WEBHOOK_MAX_BODY_BYTES: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    QUEUE_VISIBILITY_SECONDS: int = Field(default=300, ge=1, le=43200)
+    QUEUE_MAX_ATTEMPTS: int = Field(default=5, ge=1, le=100)
+    RECONCILE_MINUTES: int = Field(default=10, ge=1, le=1440)
+
+    @field_validator("SHOPIFY_API_VERSION")
+    @classmethod
+    def _api_version(cls, value: str) -> str:
+        if not _API_VERSION.match(value):
+            raise ValueError("expected a quarterly version such as 2026-10 (YYYY-01/04/07/10) or 'unstable'")
+        return value
+
+    @field_validator("SHOPIFY_APP_URL", "SHOPIFY_BASE_URL")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected an http(s) URL such as https://worn.example.com")
+        return value.rstrip("/")
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError("expected sqlite:///path/to/file.db or postgresql://user@host:5432/db")
+        if value.startswith(("postgresql://", "postgres://")):
+            # psycopg 3 is the driver Worn ships with.
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @field_validator("QUEUE_URL")
+    @classmethod
+    def _queue_url(cls, value: str) -> str:
+        if value != "db" and not value.startswith("sqs://"):
+            raise ValueError(
+                "expected 'db' (a table in DATABASE_URL) or sqs://NAME-PREFIX[?region=..&endpoint=..]"
+            )
+        return value
+
+    @field_validator("STORAGE_URL")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        if value and not (value.startswith(("s3://", "file://")) or "://" not in value):
+            raise ValueError(
+                "expected a folder path, file:///folder or s3://bucket/prefix[?endpoint=..&region=..]"
+            )
+        if value.startswith("s3://") and not urlsplit(value).netloc:
+            raise ValueError("expected a bucket name after s3://")
+        return value
+
+    @field_validator("TOKEN_ENCRYPTION_KEY")
+    @classmethod
+    def _token_key(cls, value: str) -> str:
+        from connector.crypto import validate_keys
+
+        if value:
+            validate_keys(value)
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.ENVIRONMENT != "production":
+            return self
+        missing = []
+        if self.SHOPIFY_API_KEY == DEV_API_KEY:
+            missing.append("SHOPIFY_API_KEY")
+        if self.SHOPIFY_API_SECRET == DEV_API_SECRET:
+            missing.append("SHOPIFY_API_SECRET")
+        if not self.TOKEN_ENCRYPTION_KEY:
+            missing.append("TOKEN_ENCRYPTION_KEY")
+        if not self.SHOPIFY_APP_URL or not self.SHOPIFY_APP_URL.startswith("https://"):
+            missing.append("SHOPIFY_APP_URL (https)")
+        if missing:
+            raise ValueError("production needs these set explicitly: " + ", ".join(missing))
+        return self
+
+    # Derived values -------------------------------------------------------------------------------------
+
+    @cached_property
+    def database_url(self) -> str:
+        """Return DATABASE_URL, or the SQLite file inside DATA_DIR when none is set."""
+        return self.DATABASE_URL or f"sqlite:///{(self.DATA_DIR / 'worn.sqlite').resolve()}"
+
+    @cached_property
+    def storage_url(self) -> str:
+        """Return STORAGE_URL, or the local `files` folder inside DATA_DIR when none is set."""
+        return self.STORAGE_URL or str((self.DATA_DIR / "files").resolve())
+
+    @property
+    def is_dev_shop(self) -> bool:
+        """Say whether Worn talks to the local simulator rather than to Shopify."""
+        return self.SHOPIFY_BASE_URL is not None
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not key:  # a rule across several settings
+        return f"settings: {message}"
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) or value is None else f" (got {_mask(key, value)!r})"
+    return f"setting {key}: {message}{shown}"
+
+
+def _mask(key: str, value: object) -> object:
+    if any(word in key for word in ("SECRET", "KEY", "TOKEN", "PASSWORD")):
+        return "***"
+    return value
+
+
+def load_settings(settings_file: str | os.PathLike[str] | None = None, **overrides: object) -> Settings:
+    """Build the settings from the environment, a settings file (dotenv format) and explicit overrides.
+
+    The file comes from `settings_file` or the WORN_SETTINGS_FILE variable; environment variables win over
+    it and explicit overrides win over both. Raise ConfigError with one line per wrong setting.
+    """
+    path = settings_file or os.environ.get("WORN_SETTINGS_FILE")
+    if path is not None and not Path(path).is_file():
+        raise ConfigError(f"setting WORN_SETTINGS_FILE: no such file {str(path)!r}")
+    try:
+        return Settings(_env_file=path, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(error) for error in exc.errors())) from None

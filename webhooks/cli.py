@@ -1,0 +1,61 @@
+"""The `worn` command: one subcommand per job, each imported only when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from renderer.errors import WornError
+
+# name -> (one-line help, "module:function" that adds its arguments, "module:function" that runs it)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "migrate": (
+        "create or upgrade the database schema (and the SQS queues with --create-queues)",
+        "webhooks.commands:add_migrate",
+        "webhooks.commands:migrate",
+    ),
+}
+
+
+def _resolve(target: str) -> Callable[..., object]:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="worn",
+        description="Worn puts the real jewelry piece on the store's models, at true size, as drafts to approve.",
+    )
+    parser.add_argument(
+        "--settings",
+        metavar="FILE",
+        help="settings file (KEY=value lines; environment variables win over it); or set WORN_SETTINGS_FILE",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (help_text, add_arguments, _run) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        _resolve(add_arguments)(command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `worn` command line; WornError becomes a one-line message and exit status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        result = _resolve(COMMANDS[args.command][2])(args)
+    except WornError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"worn {args.command}: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"worn {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(result) if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
