@@ -209,6 +209,8 @@ class DbQueue:
 
     def redrive(self, queue: str, message_id: str) -> bool:
         """Put a dead-lettered message back on its queue with fresh attempts; False when not found."""
+        if not message_id.isdigit():
+            return False
         with self.db.session() as session:
             result = session.execute(
                 update(QueueMessage)
@@ -361,6 +363,11 @@ class SqsQueue:
         )
         self.ack(message)
 
+    def _show(self, url: str, raw: dict[str, Any]) -> None:
+        self._call(
+            "change_message_visibility", QueueUrl=url, ReceiptHandle=raw["ReceiptHandle"], VisibilityTimeout=0
+        )
+
     def dead_letters(self, queue: str, limit: int = 100) -> list[DeadLetter]:
         """Peek at the dead-letter queue (messages stay there)."""
         out: list[DeadLetter] = []
@@ -375,46 +382,41 @@ class SqsQueue:
                 MessageAttributeNames=["All"],
                 MessageSystemAttributeNames=["ApproximateReceiveCount"],
             )
-            batch = [m for m in result.get("Messages", []) if m["MessageId"] not in seen]
+            received = result.get("Messages", [])
+            for raw in received:
+                self._show(url, raw)  # peeking must not hide the message
+            batch = [raw for raw in received if raw["MessageId"] not in seen]
             if not batch:
                 break
             for raw in batch:
                 seen.add(raw["MessageId"])
                 error = raw.get("MessageAttributes", {}).get("last_error", {}).get("StringValue")
-                out.append(
-                    DeadLetter(raw["MessageId"], queue, json.loads(raw["Body"]), self.max_attempts, error)
-                )
-                # Let it show again for the next look.
-                self._call(
-                    "change_message_visibility",
-                    QueueUrl=url,
-                    ReceiptHandle=raw["ReceiptHandle"],
-                    VisibilityTimeout=0,
-                )
+                body = json.loads(raw["Body"])
+                out.append(DeadLetter(raw["MessageId"], queue, body, self.max_attempts, error))
         return out[:limit]
 
     def redrive(self, queue: str, message_id: str) -> bool:
         """Move one dead-lettered message back to its queue; False when it is not in the DLQ."""
         url = self._url(f"{self.prefix}{_check_queue(queue)}-dlq")
-        for _ in range(20):
-            result = self._call("receive_message", QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=5)
+        passed_over: list[dict[str, Any]] = []  # kept invisible while searching, shown again after
+        found: dict[str, Any] | None = None
+        while found is None:
+            result = self._call("receive_message", QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)
             messages = result.get("Messages", [])
             if not messages:
-                return False
+                break
             for raw in messages:
-                if raw["MessageId"] == message_id:
-                    self._call(
-                        "send_message", QueueUrl=self._url(self.prefix + queue), MessageBody=raw["Body"]
-                    )
-                    self._call("delete_message", QueueUrl=url, ReceiptHandle=raw["ReceiptHandle"])
-                    return True
-                self._call(
-                    "change_message_visibility",
-                    QueueUrl=url,
-                    ReceiptHandle=raw["ReceiptHandle"],
-                    VisibilityTimeout=0,
-                )
-        return False
+                if raw["MessageId"] == message_id and found is None:
+                    found = raw
+                else:
+                    passed_over.append(raw)
+        for raw in passed_over:
+            self._show(url, raw)
+        if found is None:
+            return False
+        self._call("send_message", QueueUrl=self._url(self.prefix + queue), MessageBody=found["Body"])
+        self._call("delete_message", QueueUrl=url, ReceiptHandle=found["ReceiptHandle"])
+        return True
 
     def depth(self, queue: str) -> int:
         """Return the approximate number of visible plus in-flight messages."""

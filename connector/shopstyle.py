@@ -64,7 +64,9 @@ def assign_style(session: Session, shop: Shop, style: HouseStyle) -> StyleVersio
         select(StyleVersion).where(StyleVersion.shop_id == shop.id, StyleVersion.content_hash == digest)
     )
     if version is None:
-        version = StyleVersion(shop_id=shop.id, name=style.name, content_hash=digest, document=style.document())
+        version = StyleVersion(
+            shop_id=shop.id, name=style.name, content_hash=digest, document=style.document()
+        )
         session.add(version)
         session.flush()
     shop.style_version_id = version.id

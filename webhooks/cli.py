@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="worn",
-        description="Worn puts the real jewelry piece on the store's models, at true size, as drafts to approve.",
+        description="Worn puts the real jewelry piece on the store's models, at true size, as drafts.",
     )
     parser.add_argument(
         "--settings",

@@ -23,7 +23,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def add_migrate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--create-queues", action="store_true", help="also create the SQS queues (QUEUE_URL=sqs://)")
+    parser.add_argument(
+        "--create-queues", action="store_true", help="also create the SQS queues (QUEUE_URL=sqs://)"
+    )
 
 
 def migrate(args: argparse.Namespace) -> int:

@@ -177,6 +177,17 @@ def upgrade() -> None:
     with op.batch_alter_table("style_versions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_style_versions_shop_id"), ["shop_id"], unique=False)
 
+    # SQLite renders the use_alter key inside CREATE TABLE shops; elsewhere it is added once both tables exist.
+    if op.get_bind().dialect.name != "sqlite":
+        op.create_foreign_key(
+            op.f("fk_shops_style_version_id_style_versions"),
+            "shops",
+            "style_versions",
+            ["style_version_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+
     op.create_table(
         "webhook_deliveries",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -330,6 +341,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(op.f("fk_shops_style_version_id_style_versions"), "shops", type_="foreignkey")
     with op.batch_alter_table("write_backs", schema=None) as batch_op:
         batch_op.drop_index("ix_write_backs_shop_media")
         batch_op.drop_index(batch_op.f("ix_write_backs_product_id"))
