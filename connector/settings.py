@@ -10,7 +10,12 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    AWSSecretsManagerSettingsSource,
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from renderer.errors import ConfigError
 
@@ -134,6 +139,28 @@ class Settings(BaseSettings):
             raise ValueError("production needs these set explicitly: " + ", ".join(missing))
         return self
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read, strongest first: explicit overrides, environment, AWS Secrets Manager, settings file."""
+        sources = [init_settings, env_settings]
+        secret_id = os.environ.get("WORN_SECRETS_ID")
+        if secret_id:
+            # One JSON secret whose keys are setting names (SHOPIFY_API_SECRET, TOKEN_ENCRYPTION_KEY, ...),
+            # so secrets never sit in a Lambda's environment variables.
+            sources.append(
+                AWSSecretsManagerSettingsSource(
+                    settings_cls, secret_id, endpoint_url=os.environ.get("WORN_SECRETS_ENDPOINT") or None
+                )
+            )
+        return (*sources, dotenv_settings)
+
     # Derived values -------------------------------------------------------------------------------------
 
     @cached_property
@@ -181,3 +208,9 @@ def load_settings(settings_file: str | os.PathLike[str] | None = None, **overrid
         return Settings(_env_file=path, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError("\n".join(_describe(error) for error in exc.errors())) from None
+    except Exception as exc:  # the secrets store (boto3) failed: say which secret and why
+        if os.environ.get("WORN_SECRETS_ID") and type(exc).__module__.startswith(("botocore", "boto3")):
+            raise ConfigError(
+                f"setting WORN_SECRETS_ID: secret {os.environ['WORN_SECRETS_ID']!r}: {exc}"
+            ) from None
+        raise

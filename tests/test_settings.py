@@ -103,3 +103,25 @@ def test_cli_prints_one_line_and_no_traceback(tmp_path: Path) -> None:
         "postgresql://user@host:5432/db (got 'mysql://x')"
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_secrets_come_from_aws_secrets_manager(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import boto3
+
+    key = Fernet.generate_key().decode()
+    boto3.client("secretsmanager", endpoint_url=aws).create_secret(
+        Name="worn/prod",
+        SecretString=json.dumps({"SHOPIFY_API_SECRET": "from-the-vault", "TOKEN_ENCRYPTION_KEY": key}),
+    )
+    monkeypatch.setenv("WORN_SECRETS_ID", "worn/prod")
+    monkeypatch.setenv("WORN_SECRETS_ENDPOINT", aws)
+    settings = load_settings()
+    assert settings.SHOPIFY_API_SECRET == "from-the-vault"
+    assert settings.TOKEN_ENCRYPTION_KEY == key
+    monkeypatch.setenv("SHOPIFY_API_SECRET", "env-wins")
+    assert load_settings().SHOPIFY_API_SECRET == "env-wins"
+    monkeypatch.setenv("WORN_SECRETS_ID", "worn/missing")
+    with pytest.raises(ConfigError, match="setting WORN_SECRETS_ID: secret 'worn/missing'"):
+        load_settings()
