@@ -22,7 +22,8 @@ from renderer.errors import ConfigError
 # The app credentials Worn uses against its own simulator (`worn dev-shop`) when none are configured. They
 # are refused in production, where they would let anyone sign a webhook.
 DEV_API_KEY = "worn-dev-app"
-DEV_API_SECRET = "worn-dev-secret"
+# At least 32 bytes: PyJWT warns about shorter HMAC keys for HS256 session tokens (RFC 7518 §3.2).
+DEV_API_SECRET = "worn-dev-secret-not-for-production"
 
 _API_VERSION = re.compile(r"^(\d{4}-(01|04|07|10)|unstable)$")
 _DEFAULT_DATA_DIR = Path("var")

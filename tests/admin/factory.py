@@ -1,0 +1,172 @@
+"""Build a shop's review state in the database and storage: products, render jobs, drafts with images.
+
+The drafts' images here are stand-ins made with Pillow (the review side reads image keys and reports; it
+never looks at how a draft was rendered). Session tokens are minted the way App Bridge mints them: HS256
+with the app secret and Shopify's claims.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from PIL import Image, ImageDraw
+
+from connector.models import Draft, Product, RenderJob, Shop
+from connector.services import Services
+from connector.shops import get_or_create_shop
+from connector.styleedit import shop_style
+
+SECRET = "worn-dev-secret-not-for-production"
+API_KEY = "worn-dev-app"
+
+
+def session_token(
+    domain: str,
+    *,
+    secret: str = SECRET,
+    api_key: str = API_KEY,
+    ttl: int = 60,
+    age: int = 0,
+    sub: str = "42",
+    **overrides: Any,
+) -> str:
+    """Return a session token for `domain` as App Bridge would give it (overrides replace claims)."""
+    now = int(time.time()) - age
+    claims = {
+        "iss": f"https://{domain}/admin",
+        "dest": f"https://{domain}",
+        "aud": api_key,
+        "sub": sub,
+        "exp": now + ttl,
+        "nbf": now,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+        "sid": uuid.uuid4().hex,
+        **overrides,
+    }
+    claims = {key: value for key, value in claims.items() if value is not None}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def bearer(domain: str, **kwargs: Any) -> dict[str, str]:
+    """Return the Authorization header of a fetch from `domain`'s admin."""
+    return {"Authorization": f"Bearer {session_token(domain, **kwargs)}"}
+
+
+def jpeg(
+    width: int = 400, height: int = 500, color: tuple[int, int, int] = (200, 170, 150), label: str = ""
+) -> bytes:
+    """Return a small JPEG with a shape on it (distinct per colour and label)."""
+    image = Image.new("RGB", (width, height), color)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([width * 0.3, height * 0.1, width * 0.7, height * 0.45], fill=(230, 200, 180))
+    draw.rectangle([width * 0.2, height * 0.5, width * 0.8, height], fill=(60, 60, 80))
+    if label:
+        draw.text((10, 10), label, fill=(0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+@dataclass
+class Seeded:
+    """Ids of what `seed_product` made."""
+
+    shop_id: int
+    product_id: int
+    job_id: int
+    draft_ids: list[int]
+
+
+def make_shop(services: Services, domain: str) -> int:
+    """Create an installed shop with the default house style; return its id."""
+    with services.db.session() as session:
+        shop = get_or_create_shop(session, domain)
+        session.flush()
+        shop_style(session, services, shop)
+        return shop.id
+
+
+def seed_product(
+    services: Services,
+    shop_id: int,
+    *,
+    title: str = "Aurora pendant necklace",
+    kind: str = "necklace",
+    plates: tuple[str, ...] = ("grace", "eileen"),
+    number: int = 1,
+    state: str = "awaiting_review",
+    report: dict[str, Any] | None = None,
+    source_url: str = "https://cdn.shopify.com/s/files/1/0001/products/aurora.jpg?v=1",
+) -> Seeded:
+    """Create a product with a finished render job and one draft per plate, images in storage."""
+    with services.db.session() as session:
+        shop = session.get(Shop, shop_id)
+        assert shop is not None
+        product = Product(
+            shop_id=shop_id,
+            product_gid=f"gid://shopify/Product/{number}",
+            title=title,
+            kind=kind,
+            decision="jewelry",
+            source_fingerprint=f"fp{number}",
+            source_media=[
+                {
+                    "gid": f"gid://shopify/MediaImage/{number}",
+                    "content_type": "IMAGE",
+                    "status": "READY",
+                    "url": source_url,
+                    "alt": title,
+                    "width": 1200,
+                    "height": 1200,
+                }
+            ],
+            stated_size={"label": "45 cm", "mm": 450},
+        )
+        session.add(product)
+        session.flush()
+        job = RenderJob(
+            shop_id=shop_id,
+            product_id=product.id,
+            style_version_id=shop.style_version_id,
+            idempotency_key=f"{shop_id}:{product.id}:fp{number}:{shop.style_version_id}",
+            source_fingerprint=f"fp{number}",
+            state="done",
+        )
+        session.add(job)
+        session.flush()
+        draft_ids = []
+        for index, plate in enumerate(plates):
+            key = f"shops/{shop_id}/drafts/{product.id}/{job.id}/{plate}.jpg"
+            services.storage.put(key, jpeg(color=(180 + index * 30, 160, 150), label=plate), "image/jpeg")
+            draft = Draft(
+                shop_id=shop_id,
+                product_id=product.id,
+                job_id=job.id,
+                style_version_id=shop.style_version_id,
+                plate_id=plate,
+                state=state,
+                image_key=key,
+                width=400,
+                height=500,
+                report=report
+                or {
+                    "fidelity": {"ssim": 0.991 - index * 0.004, "delta_e": 1.8 + index},
+                    "scale": {
+                        "achieved_mm": 446.0 + index * 3,
+                        "stated_mm": 450.0,
+                        "source": "stated",
+                        "label": "45 cm",
+                    },
+                    "confidence": 0.93 - index * 0.05,
+                },
+            )
+            session.add(draft)
+            session.flush()
+            draft_ids.append(draft.id)
+        return Seeded(shop_id, product.id, job.id, draft_ids)
