@@ -11,6 +11,7 @@ carry the look, and the page renews its token through the dev-shop.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import shopify_app
@@ -78,6 +79,7 @@ def _page(template: str, page: str, auth: DocumentAuth | Response, **context: An
         "devTokenUrl": DEV_TOKEN_PATH if dev_tokens_enabled(settings) else None,
         "devShopUrl": settings.SHOPIFY_BASE_URL if dev_tokens_enabled(settings) else None,
         "adminUrl": f"https://{auth.session.domain}/admin",
+        "serverTime": int(time.time() * 1000),
         **context,
     }
     html = render_template(

@@ -184,6 +184,10 @@ def document_session() -> DocumentAuth | Response:
     domain = claims_shop(claims)
     if domain is None:
         return error_page(401, "This session does not belong to a Shopify store.", None)
+    asked = request.args.get("shop")
+    if asked and query_shop() != domain:
+        # The admin names the shop in the URL and signs it in the token; if they disagree, trust neither.
+        return error_page(401, "This session belongs to another store.", query_shop())
     with svc.db.session() as session:
         shop = install_on_first_visit(session, domain)
         found = ShopSession(
@@ -263,4 +267,4 @@ def renew_dev_token() -> Response:
         response = jsonify({"error": {"code": "dev_shop_unreachable", "message": f"dev-shop: {exc}"}})
         response.status_code = 502
         return response
-    return jsonify({"token": token})
+    return jsonify({"token": token, "server_time": int(time.time() * 1000)})

@@ -206,6 +206,17 @@ def test_a_page_with_another_apps_token_is_refused(client: FlaskClient) -> None:
     )
 
 
+def test_a_page_for_one_shop_with_another_shops_token_is_refused(client: FlaskClient, services: Services) -> None:
+    response = client.get(f"/app?shop={SHOP_A}&id_token={session_token(SHOP_B)}")
+    assert response.status_code == 401
+    assert SHOP_B not in response.get_data(as_text=True)
+    assert response.headers["Content-Security-Policy"] == (
+        f"frame-ancestors https://{SHOP_A} https://admin.shopify.com;"
+    )
+    with services.db.session() as session:
+        assert session.query(Shop).count() == 0
+
+
 def test_the_patch_page_loads_app_bridge_for_the_shop(client: FlaskClient) -> None:
     response = client.get(f"/auth/patch-id-token?shop={SHOP_A}&shopify-reload=%2Fapp%3Fshop%3D{SHOP_A}")
     assert response.status_code == 200

@@ -315,7 +315,7 @@ async function requestRender(kind) {
     toast(answer.result.code === "queued"
       ? `Rendering on ${plates.length === 1 ? plates[0] : `${plates.length} models`}: drafts appear here when ready`
       : "Already rendering");
-    watchRendering();
+    await load();
   });
 }
 

@@ -11,6 +11,8 @@ const RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request";
 const storeKey = `worn.idToken.${config.shop}`;
 let current = config.idToken;
 let renewing = null;
+// The browser's clock may be off from the server's; token times are the server's, so compare with that.
+let skew = (config.serverTime || Date.now()) - Date.now();
 
 try {
   sessionStorage.setItem(storeKey, current);
@@ -50,7 +52,9 @@ async function renew() {
     headers: { Authorization: `Bearer ${current}` },
   });
   if (!response.ok) throw new SessionLost(`session renewal refused (${response.status})`);
-  current = (await response.json()).token;
+  const answer = await response.json();
+  current = answer.token;
+  if (answer.server_time) skew = answer.server_time - Date.now();
   try {
     sessionStorage.setItem(storeKey, current);
   } catch {
@@ -63,7 +67,7 @@ async function renew() {
 export async function sessionToken(force = false) {
   const bridge = appBridge();
   if (bridge) return bridge.idToken();
-  if (!force && current && expiresAt(current) - Date.now() > 5000) return current;
+  if (!force && current && expiresAt(current) - (Date.now() + skew) > 5000) return current;
   renewing = renewing || renew().finally(() => (renewing = null));
   return renewing;
 }
@@ -95,7 +99,11 @@ export async function api(path, { method = "GET", json, form } = {}) {
     const isJson = (response.headers.get("Content-Type") || "").includes("json");
     const data = isJson ? await response.json() : null;
     if (response.status === 401) sessionEnded();
-    if (!response.ok) throw new ApiError(response.status, data && data.error);
+    if (!response.ok) {
+      // Refusals of a decision (409, 404) come as {result: {code, detail}}; bad input as {error: {...}}.
+      const result = data && data.result;
+      throw new ApiError(response.status, (data && data.error) || (result && { code: result.code, message: result.detail }));
+    }
     return data;
   }
   throw new SessionLost("the session token was refused twice");
