@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from devshop import specs
 from devshop.clock import Clock
 from devshop.config import DevShopConfig
-from devshop.media import MediaProcessor, decode_image
+from devshop.media import Decoded, MediaProcessor, decode_image
 from devshop.scheduler import Scheduler
 from devshop.store import Job, Media, Product, Shop, Store
 from devshop.taxonomy import normalize_category
@@ -75,9 +75,8 @@ class Catalog:
         self._scheduler = scheduler
         self._processor = processor
         self._emit = emit
-        self._decoded: dict[
-            str, Any
-        ] = {}  # blob key -> Decoded, so a 500-product catalog decodes each photo once
+        # blob key -> Decoded, so a 500-product catalog decodes each shared photo once
+        self._decoded: dict[str, Decoded] = {}
 
     def _now(self) -> datetime:
         # Shopify's timestamps have one-second precision; `updated_at:>X` filters depend on it.
