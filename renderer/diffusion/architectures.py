@@ -13,13 +13,10 @@ and built in memory, since transformers 5's ``CLIPTokenizer(vocab_file=...)`` si
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from renderer.diffusion.loading import Task, torch_module
 from renderer.errors import InputError
-
-if TYPE_CHECKING:
-    from diffusers import DiffusionPipeline
 
 Size = Literal["tiny", "full"]
 
@@ -167,13 +164,14 @@ def build_sdxl_pipeline(
     seed: int = 0,
     device: str = "cpu",
     dtype: str = "float32",
-) -> DiffusionPipeline:
+) -> Any:
     """Assemble an SDXL inpainting or text-to-image pipeline from random-weight components."""
     from diffusers import StableDiffusionXLInpaintPipeline, StableDiffusionXLPipeline
 
     components = sdxl_components(
         size, unet_in_channels=unet_in_channels, seed=seed, device=device, dtype=dtype
     )
+    pipeline: Any
     if task == "inpaint":
         pipeline = StableDiffusionXLInpaintPipeline(
             **components, requires_aesthetics_score=False, force_zeros_for_empty_prompt=True

@@ -104,9 +104,9 @@ def band_for(
     reach = band_px + shadow
     # Work in a window around the piece: distance transforms over a whole 2048×2560 plate cost ~70 ms
     # each, and nothing beyond `reach` from the piece can be in the band.
-    ys, xs = np.nonzero(piece)
-    wy0, wy1 = max(0, int(ys.min()) - reach - 1), min(height, int(ys.max()) + reach + 2)
-    wx0, wx1 = max(0, int(xs.min()) - reach - 1), min(width, int(xs.max()) + reach + 2)
+    rows, cols = np.flatnonzero(piece.any(axis=1)), np.flatnonzero(piece.any(axis=0))
+    wy0, wy1 = max(0, int(rows[0]) - reach - 1), min(height, int(rows[-1]) + reach + 2)
+    wx0, wx1 = max(0, int(cols[0]) - reach - 1), min(width, int(cols[-1]) + reach + 2)
     window = piece[wy0:wy1, wx0:wx1].astype(np.uint8)
     # Distance of every pixel to the piece (0 on it): the band and its feathering both follow from it.
     outside = cv2.distanceTransform(1 - window, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
@@ -127,12 +127,15 @@ def band_for(
     ramp = np.clip((reach + 1 - outside) / feather, 0.0, 1.0)
     weight[wy0:wy1, wx0:wx1] = np.where(win_region, ramp, 0.0)
 
-    if not region.any():
+    ys, xs = np.nonzero(win_region)
+    if ys.size == 0:
         raise InputError(
             "the band around the piece is empty: every pixel near it is locked product; "
             "use a larger band_px or edge_px, or lock_opaque=False"
         )
-    return Band(locked=locked, region=region, weight=weight, box=_crop_box(region, min_side, context))
+    bounds = (int(xs.min()) + wx0, int(ys.min()) + wy0, int(xs.max()) + wx0 + 1, int(ys.max()) + wy0 + 1)
+    box = _crop_box(bounds, (width, height), min_side, context)
+    return Band(locked=locked, region=region, weight=weight, box=box)
 
 
 def erode(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -143,13 +146,13 @@ def erode(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.erode(mask, kernel, borderType=cv2.BORDER_REPLICATE)
 
 
-def _crop_box(region: np.ndarray, min_side: int, context: float) -> tuple[int, int, int, int]:
-    """Return a square box (clipped only by the image) around the region plus its context margin."""
-    height, width = region.shape
-    ys, xs = np.nonzero(region)
-    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
-    side = max(y1 - y0, x1 - x0)
-    side = max(round(side * (1.0 + 2.0 * context)), min_side)
+def _crop_box(
+    bounds: tuple[int, int, int, int], image_size: tuple[int, int], min_side: int, context: float
+) -> tuple[int, int, int, int]:
+    """Return a square box (clipped only by the image) around the bounds plus their context margin."""
+    x0, y0, x1, y1 = bounds
+    width, height = image_size
+    side = max(round(max(y1 - y0, x1 - x0) * (1.0 + 2.0 * context)), min_side)
     box_w, box_h = min(side, width), min(side, height)
     # Centre the box on the region, then slide it inside the image rather than shrinking it.
     left = min(max(0, (x0 + x1 - box_w) // 2), width - box_w)

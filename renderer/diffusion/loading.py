@@ -18,12 +18,9 @@ import json
 import re
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from renderer.errors import ConfigError
-
-if TYPE_CHECKING:
-    from diffusers import DiffusionPipeline
 
 Task = Literal["inpaint", "text2image"]
 TASKS: tuple[Task, ...] = ("inpaint", "text2image")
@@ -31,9 +28,9 @@ DTYPES = ("float16", "bfloat16", "float32")
 
 _lock = threading.Lock()
 # (folder, device, dtype, variant) -> the pipeline class the folder names, with weights on the device.
-_loaded: dict[tuple[str, str, str, str | None], DiffusionPipeline] = {}
+_loaded: dict[tuple[str, str, str, str | None], Any] = {}
 # (folder, task, device, dtype, variant) -> a pipeline for the task sharing the loaded modules.
-_by_task: dict[tuple[str, Task, str, str, str | None], DiffusionPipeline] = {}
+_by_task: dict[tuple[str, Task, str, str, str | None], Any] = {}
 
 
 def torch_module() -> Any:
@@ -136,7 +133,7 @@ def load_pipeline(
     device: str = "auto",
     dtype: str | None = None,
     variant: str | None = None,
-) -> DiffusionPipeline:
+) -> Any:
     """Load ``MODELS_DIR/<name>`` for a task on a device, or return the one this process already holds.
 
     ``task`` is ``"inpaint"`` (refinement) or ``"text2image"`` (plate generation). ``dtype`` defaults to
@@ -177,7 +174,7 @@ def serves(pipeline: Any, task: Task) -> bool:
     return "prompt" in parameters and "image" not in parameters
 
 
-def _from_folder(folder: Path, device: str, dtype: str, variant: str | None) -> DiffusionPipeline:
+def _from_folder(folder: Path, device: str, dtype: str, variant: str | None) -> Any:
     torch = torch_module()
     from diffusers import DiffusionPipeline
 
@@ -195,7 +192,7 @@ def _from_folder(folder: Path, device: str, dtype: str, variant: str | None) -> 
     return pipeline
 
 
-def _convert(base: DiffusionPipeline, task: Task, folder: Path) -> DiffusionPipeline:
+def _convert(base: Any, task: Task, folder: Path) -> Any:
     # The auto-pipeline module imports every pipeline family; import it only when a folder needs it.
     from diffusers import AutoPipelineForInpainting, AutoPipelineForText2Image
 
