@@ -81,7 +81,7 @@ class _Options:
                 f"steps={self.steps} at strength={self.strength} leaves no denoising step; "
                 "raise steps or strength so that steps × strength >= 1"
             )
-        if self.guidance < 0.0:
+        if not self.guidance >= 0.0:
             raise InputError(f"guidance must be >= 0, got {self.guidance!r}")
         if not isinstance(self.crop_size, int) or self.crop_size < 64 or self.crop_size % 8:
             raise InputError(f"crop_size must be a multiple of 8 and at least 64, got {self.crop_size!r}")
@@ -186,11 +186,9 @@ def refine_batch(
             chunk = entries[start : start + max_batch]
             began = time.perf_counter()
             outputs = _inpaint(pipeline, parameters, chunk, options)
-            for entry, output in zip(chunk, outputs, strict=True):
-                results[entry.index] = _paste(entry, output, pipeline, options, len(chunk))
             seconds = time.perf_counter() - began
-            for entry in chunk:
-                results[entry.index].report["seconds"] = round(seconds, 4)  # type: ignore[union-attr]
+            for entry, output in zip(chunk, outputs, strict=True):
+                results[entry.index] = _paste(entry, output, pipeline, options, len(chunk), seconds)
     return [result for result in results if result is not None]
 
 
@@ -302,7 +300,7 @@ def _inpaint(pipeline: Any, parameters: Any, chunk: list[_Prepared], options: _O
 
 
 def _paste(
-    entry: _Prepared, output: np.ndarray, pipeline: Any, options: _Options, batch_size: int
+    entry: _Prepared, output: np.ndarray, pipeline: Any, options: _Options, batch_size: int, seconds: float
 ) -> RefineResult:
     image, band = entry.item.image, entry.band
     x0, y0, x1, y1 = band.box
@@ -321,6 +319,7 @@ def _paste(
         "guidance": options.guidance,
         "seed": entry.item.seed,
         "batch_size": batch_size,
+        "seconds": round(seconds, 4),  # the pipeline call, shared by the batch
     }
     if not finite:
         # fp16 overflow in a VAE without the fp16 fix gives NaN pixels: keep the composite, say why.
