@@ -22,8 +22,7 @@ from renderer.errors import ConfigError
 # The app credentials Worn uses against its own simulator (`worn dev-shop`) when none are configured. They
 # are refused in production, where they would let anyone sign a webhook.
 DEV_API_KEY = "worn-dev-app"
-# At least 32 bytes: PyJWT warns about shorter HMAC keys for HS256 session tokens (RFC 7518 §3.2).
-DEV_API_SECRET = "worn-dev-secret-not-for-production"
+DEV_API_SECRET = "worn-dev-secret-for-the-local-dev-shop-only"
 
 _API_VERSION = re.compile(r"^(\d{4}-(01|04|07|10)|unstable)$")
 _DEFAULT_DATA_DIR = Path("var")
@@ -66,6 +65,14 @@ class Settings(BaseSettings):
     QUEUE_VISIBILITY_SECONDS: int = Field(default=300, ge=1, le=43200)
     QUEUE_MAX_ATTEMPTS: int = Field(default=5, ge=1, le=100)
     RECONCILE_MINUTES: int = Field(default=10, ge=1, le=1440)
+
+    @field_validator("SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_OLD")
+    @classmethod
+    def _secret_length(cls, value: str | None) -> str | None:
+        # Shopify's client secrets are 32+ characters; a shorter one is a typo, and too weak for HS256.
+        if value is not None and len(value.encode("utf-8")) < 32:
+            raise ValueError("expected the app's client secret from the Dev Dashboard (32+ characters)")
+        return value
 
     @field_validator("SHOPIFY_API_VERSION")
     @classmethod

@@ -16,6 +16,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "webhooks.commands:add_migrate",
         "webhooks.commands:migrate",
     ),
+    "dev-shop": (
+        "run a local Shopify (Admin API, webhooks, tokens) seeded with a jewelry catalog, to try Worn",
+        "webhooks.commands:add_dev_shop",
+        "webhooks.commands:dev_shop",
+    ),
 }
 
 

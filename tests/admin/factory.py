@@ -18,11 +18,12 @@ from PIL import Image, ImageDraw
 
 from connector.models import Draft, Product, RenderJob, Shop
 from connector.services import Services
+from connector.settings import DEV_API_KEY, DEV_API_SECRET
 from connector.shops import get_or_create_shop
 from connector.styleedit import shop_style
 
-SECRET = "worn-dev-secret-not-for-production"
-API_KEY = "worn-dev-app"
+SECRET = DEV_API_SECRET
+API_KEY = DEV_API_KEY
 
 
 def session_token(

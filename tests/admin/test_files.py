@@ -17,9 +17,9 @@ from connector.services import Services
 from connector.settings import Settings
 from connector.storage import LocalStorage, make_storage
 from renderer.errors import InputError
-from tests.admin.factory import jpeg
+from tests.admin.factory import SECRET, jpeg
 
-SIGNER = FileSigner("worn-dev-secret-not-for-production")
+SIGNER = FileSigner(SECRET)
 
 
 def test_a_signed_url_serves_the_image_until_it_expires(client: FlaskClient, services: Services) -> None:
