@@ -11,8 +11,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler
 
 import pytest
-from flask import Flask, Response, jsonify, request
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -56,57 +55,6 @@ class LiveServer:
         self._server.shutdown()
         self._thread.join()
         self._server.server_close()
-
-
-def token_mint(mint: Callable[[str, str], str], photos: dict[str, bytes]) -> Flask:
-    """Return a small server speaking the dev-shop's session-token control route and serving photos.
-
-    It stands in for `worn dev-shop` (another branch, not yet on main) for exactly two things the pages
-    need from it: minting session tokens (`POST /_devshop/shops/<handle>/session-token`) and serving the
-    products' photos. The app talks to it over HTTP as it will to the dev-shop.
-    """
-    app = Flask("devshop-token-mint")
-
-    @app.post("/_devshop/shops/<handle>/session-token")
-    def session_token(handle: str) -> Response:
-        body = request.get_json(silent=True) or {}
-        return jsonify({"token": mint(f"{handle}.myshopify.com", str(body.get("user_id", 1)))})
-
-    @app.get("/photos/<name>")
-    def photo(name: str) -> Response:
-        if name not in photos:
-            return Response(status=404)
-        return Response(photos[name], mimetype="image/jpeg")
-
-    return app
-
-
-def pendant_photo(size: int = 1200) -> bytes:
-    """Draw a product photo: a gold chain with a pendant on a white, softly shaded background."""
-    scale = 2
-    s = size * scale
-    image = Image.new("RGB", (s, s), (250, 250, 248))
-    shade = Image.new("L", (s, s), 0)
-    ImageDraw.Draw(shade).ellipse([s * 0.2, s * 0.55, s * 0.8, s * 0.95], fill=40)
-    image.paste((226, 224, 220), mask=shade.filter(ImageFilter.GaussianBlur(s // 20)))
-    draw = ImageDraw.Draw(image)
-    gold, light = (196, 152, 64), (240, 210, 140)
-    cx, top, bottom = s / 2, s * 0.12, s * 0.62
-    for i in range(0, 181, 2):  # a U-shaped chain of small links
-        t = i / 180
-        x = cx + (t - 0.5) * s * 0.62
-        y = top + (1 - (2 * t - 1) ** 2) * (bottom - top)
-        r = s * 0.006
-        draw.ellipse([x - r * 1.4, y - r, x + r * 1.4, y + r], outline=gold, width=max(2, int(r * 0.6)))
-    py = bottom + s * 0.02
-    draw.polygon([(cx, py), (cx + s * 0.07, py + s * 0.12), (cx, py + s * 0.22), (cx - s * 0.07, py + s * 0.12)],
-                 fill=gold)
-    draw.polygon([(cx, py + s * 0.03), (cx + s * 0.045, py + s * 0.12), (cx, py + s * 0.19),
-                  (cx - s * 0.045, py + s * 0.12)], fill=(40, 90, 170))
-    draw.ellipse([cx - s * 0.012, py + s * 0.07, cx + s * 0.005, py + s * 0.09], fill=light)
-    out = io.BytesIO()
-    image.resize((size, size), Image.Resampling.LANCZOS).save(out, "JPEG", quality=90)
-    return out.getvalue()
 
 
 def portrait(data: bytes, width: int = 800, height: int = 1000) -> bytes:

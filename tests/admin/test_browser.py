@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 from sqlalchemy import delete, select, update
@@ -21,23 +23,27 @@ from sqlalchemy import delete, select, update
 from connector.models import Draft, Product, RenderJob, Shop, WriteBack
 from connector.queue import WRITEBACK
 from connector.services import Services
-from connector.settings import Settings
+from connector.settings import DEV_API_KEY, DEV_API_SECRET, Settings
 from connector.shopstyle import plate_image_bytes
+from devshop import DevShopConfig, start_in_thread
 from tests.admin.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     LiveServer,
-    pendant_photo,
     portrait,
     require_chromium,
     save_screenshot,
-    token_mint,
 )
-from tests.admin.conftest import SHOP_A, SHOP_B, build_app
+from tests.admin.conftest import SHOP_B, build_app
 from tests.admin.factory import make_shop, session_token
 from tests.conftest import PHOTOS
 
 pytestmark = pytest.mark.browser
+
+HANDLE = "acme-jewels"
+SHOP_A = f"{HANDLE}.myshopify.com"
+NECKLACE, EARRINGS, PENDANT = "Aurora Gold Chain Necklace", "Pearl Drop Earrings", "Teardrop Sapphire Pendant"
+RING, BRACELET = "Signet Ring", "Tennis Bracelet"
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +64,9 @@ class Scene:
     shop_url: str
     shop_id: int
     products: dict[str, int] = field(default_factory=dict)
-    renewals: list[str] = field(default_factory=list)
 
     def url(self, path: str, *, token: str | None = None, shop: str = SHOP_A) -> str:
-        token = session_token(shop) if token is None else token
+        token = minted(self.shop_url) if token is None else token
         sep = "&" if "?" in path else "?"
         return f"{self.app_url}{path}{sep}shop={shop}&id_token={token}"
 
@@ -75,26 +80,40 @@ class Scene:
             return list(session.scalars(select(WriteBack).order_by(WriteBack.id)))
 
 
+def _devshop_products(shop_url: str) -> dict[str, dict[str, Any]]:
+    """Return the dev-shop's seeded products of SHOP_A by title (with their media URLs)."""
+    answer = httpx.get(f"{shop_url}/_devshop/shops/{HANDLE}/products", timeout=10)
+    answer.raise_for_status()
+    return {p["title"]: p for p in answer.json()}
+
+
 def _seed(services: Services, shop_id: int, shop_url: str) -> dict[str, int]:
-    """Three products awaiting review, one failed job, one skipped product (stand-in draft images)."""
+    """Three dev-shop products awaiting review, one failed job, one skipped product.
+
+    The drafts' images are the plates themselves: the renderer's branch is not on main yet, and the pages
+    only read image keys and reports (a real render replaces them once it lands).
+    """
+    catalog = _devshop_products(shop_url)
     plates = {p.id: p for p in services.default_style.plates}
     images = {pid: portrait(plate_image_bytes(p, services.settings.STYLES_DIR, services.storage))
               for pid, p in plates.items()}
     made: dict[str, int] = {}
     specs = [
-        ("Aurora pendant necklace", "necklace", ("grace", "eileen"), "aurora.jpg"),
-        ("Solstice drop earrings", "earrings", ("grace", "eileen"), "aurora.jpg"),
-        ("Lumen chain necklace", "necklace", ("grace", "eileen"), "aurora.jpg"),
+        (NECKLACE, "necklace", ("grace", "eileen")),
+        (EARRINGS, "earrings", ("grace", "eileen")),
+        (PENDANT, "pendant", ("grace", "eileen")),
     ]
     with services.db.session() as session:
         shop = session.get(Shop, shop_id)
-        for number, (title, kind, plate_ids, photo) in enumerate(specs, start=1):
+        for number, (title, kind, plate_ids) in enumerate(specs, start=1):
+            item = catalog[title]
+            media = item["media"][0]
             product = Product(
-                shop_id=shop_id, product_gid=f"gid://shopify/Product/{1000 + number}", title=title, kind=kind,
+                shop_id=shop_id, product_gid=item["gid"], title=title, kind=kind,
                 decision="jewelry", source_fingerprint=f"fp{number}",
-                source_media=[{"gid": f"gid://shopify/MediaImage/{number}", "content_type": "IMAGE",
-                               "status": "READY", "url": f"{shop_url}/photos/{photo}", "alt": title,
-                               "width": 1200, "height": 1200}],
+                source_media=[{"gid": media["gid"], "content_type": "IMAGE", "status": "READY",
+                               "url": media["url"], "alt": title, "width": media["width"],
+                               "height": media["height"]}],
                 stated_size={"label": "45 cm", "mm": 450},
             )
             session.add(product)
@@ -116,10 +135,10 @@ def _seed(services: Services, shop_id: int, shop_url: str) -> dict[str, int]:
                             "confidence": 0.94 - index * 0.07},
                 ))
             made[title] = product.id
-        failed = Product(shop_id=shop_id, product_gid="gid://shopify/Product/2001", title="Halo signet ring",
-                         kind="ring", decision="jewelry", source_fingerprint="fpr",
-                         source_media=[{"url": f"{shop_url}/photos/aurora.jpg"}])
-        skipped = Product(shop_id=shop_id, product_gid="gid://shopify/Product/2002", title="Tennis bracelet",
+        ring = catalog[RING]
+        failed = Product(shop_id=shop_id, product_gid=ring["gid"], title=RING, kind="ring", decision="jewelry",
+                         source_fingerprint="fpr", source_media=[{"url": ring["media"][0]["url"]}])
+        skipped = Product(shop_id=shop_id, product_gid=catalog[BRACELET]["gid"], title=BRACELET,
                           kind="bracelet", decision="no_plate",
                           decision_detail="No model photo shows a wrist yet: add one under House style")
         session.add_all([failed, skipped])
@@ -127,28 +146,38 @@ def _seed(services: Services, shop_id: int, shop_url: str) -> dict[str, int]:
         session.add(RenderJob(shop_id=shop_id, product_id=failed.id, idempotency_key="kf",
                               source_fingerprint="fpr", state="failed", attempts=5,
                               last_error="The ring could not be cut out: the background is too busy"))
-        made["Halo signet ring"] = failed.id
+        made[RING] = failed.id
     return made
 
 
 @pytest.fixture
-def scene(make_settings: Callable[..., Settings], sqlite_url: str) -> Iterator[Scene]:
-    renewals: list[str] = []
+def dev_shop() -> Iterator[str]:
+    """Run `worn dev-shop` (in a thread) with SHOP_A seeded: it mints session tokens and holds products."""
+    running = start_in_thread(DevShopConfig(api_key=DEV_API_KEY, api_secret=DEV_API_SECRET, seed=False,
+                                            media_processing_delay_s=0.05, reorder_job_delay_s=0.05))
+    httpx.post(f"{running.base_url}/_devshop/shops", json={"handle": HANDLE, "seed": True},
+               timeout=30).raise_for_status()
+    yield running.base_url
+    running.stop()
 
-    def mint(domain: str, user: str) -> str:
-        renewals.append(domain)
-        return session_token(domain, sub=user)
 
-    shop_server = LiveServer(token_mint(mint, {"aurora.jpg": pendant_photo()}))
-    services = Services.from_settings(make_settings(DATABASE_URL=sqlite_url, SHOPIFY_BASE_URL=shop_server.url))
+@pytest.fixture
+def scene(make_settings: Callable[..., Settings], sqlite_url: str, dev_shop: str) -> Iterator[Scene]:
+    services = Services.from_settings(make_settings(DATABASE_URL=sqlite_url, SHOPIFY_BASE_URL=dev_shop))
     app_server = LiveServer(build_app(services))
     shop_id = make_shop(services, SHOP_A)
     make_shop(services, SHOP_B)
-    products = _seed(services, shop_id, shop_server.url)
-    yield Scene(services, app_server.url, shop_server.url, shop_id, products, renewals)
+    products = _seed(services, shop_id, dev_shop)
+    yield Scene(services, app_server.url, dev_shop, shop_id, products)
     app_server.stop()
-    shop_server.stop()
     services.close()
+
+
+def minted(shop_url: str, handle: str = HANDLE, **body: int) -> str:
+    """Return a session token minted by the dev-shop, as the demo gets one."""
+    answer = httpx.post(f"{shop_url}/_devshop/shops/{handle}/session-token", json=body, timeout=10)
+    answer.raise_for_status()
+    return str(answer.json()["token"])
 
 
 @pytest.fixture
@@ -179,8 +208,8 @@ def test_review_a_product_approve_and_reject_by_keyboard(scene: Scene, context: 
     page.wait_for_load_state("networkidle")
     save_screenshot(page, "home")
 
-    page.locator(".queue-item", has_text="Lumen chain necklace").click()  # navigates with a fresh token
-    expect(page.locator("#product-title")).to_have_text("Lumen chain necklace")
+    page.locator(".queue-item", has_text=PENDANT).click()  # navigates with a fresh token
+    expect(page.locator("#product-title")).to_have_text(PENDANT)
     drafts = page.locator("article.draft")
     expect(drafts).to_have_count(2)
     expect(drafts.first).to_contain_text("SSIM 0.987")
@@ -198,10 +227,10 @@ def test_review_a_product_approve_and_reject_by_keyboard(scene: Scene, context: 
     page.keyboard.press("r")
     expect(second).to_have_attribute("data-state", "rejected")
 
-    states = {d.plate_id: d.state for d in scene.drafts("Lumen chain necklace")}
+    states = {d.plate_id: d.state for d in scene.drafts(PENDANT)}
     assert states == {"eileen": "approved", "grace": "rejected"}  # newest first on the page: eileen
     (wb,) = scene.write_backs()
-    assert wb.state == "queued" and wb.alt == "Lumen chain necklace, worn by Eileen"
+    assert wb.state == "queued" and wb.alt == f"{PENDANT}, worn by Eileen"
     bodies = [m.body for m in scene.services.queue.receive(WRITEBACK, max_messages=5, visibility=0.01)]
     assert bodies == [{"write_back": wb.id}]
 
@@ -215,7 +244,7 @@ def test_review_a_product_approve_and_reject_by_keyboard(scene: Scene, context: 
 
 def test_write_back_progress_until_the_image_is_live(scene: Scene, context: BrowserContext) -> None:
     page = context.new_page()
-    open_product(page, scene, "Aurora pendant necklace")
+    open_product(page, scene, NECKLACE)
     page.locator("article.draft").first.locator("s-button", has_text="Approve").click()
     progress = page.locator("article.draft").first.locator(".progress")
     expect(progress.locator('[data-step="queued"]')).to_have_class("current")
@@ -237,23 +266,23 @@ def test_write_back_progress_until_the_image_is_live(scene: Scene, context: Brow
 
 def test_approve_all(scene: Scene, context: BrowserContext) -> None:
     page = context.new_page()
-    open_product(page, scene, "Solstice drop earrings")
+    open_product(page, scene, EARRINGS)
     button = page.locator("#approve-all")
     expect(button).to_have_text(re.compile("Approve all 2"))
     button.click()
     expect(page.locator('article.draft[data-state="approved"]')).to_have_count(2)
     expect(button).to_have_attribute("disabled", "")
-    assert {d.state for d in scene.drafts("Solstice drop earrings")} == {"approved"}
+    assert {d.state for d in scene.drafts(EARRINGS)} == {"approved"}
     assert len(scene.write_backs()) == 2
 
 
 def test_another_model_queues_one_render(scene: Scene, context: BrowserContext) -> None:
     page = context.new_page()
-    product = scene.products["Aurora pendant necklace"]
+    product = scene.products[NECKLACE]
     with scene.services.db.session() as session:  # rendered on grace only so far
         session.execute(update(RenderJob).where(RenderJob.product_id == product).values(plates=["grace"]))
         session.execute(delete(Draft).where(Draft.product_id == product, Draft.plate_id == "eileen"))
-    open_product(page, scene, "Aurora pendant necklace")
+    open_product(page, scene, NECKLACE)
     page.locator("#another-plate").click()
     expect(page.locator("#toasts")).to_contain_text("Rendering on eileen")
     expect(page.locator("#rendering-note")).to_be_visible(timeout=10_000)
@@ -301,7 +330,7 @@ def test_upload_a_plate_and_see_what_it_can_carry(scene: Scene, context: Browser
     page.locator("#save").click()
     expect(page.locator('[data-error-for="write_back.alt_template"]')).to_contain_text("photographer")
     page.fill("#write_back\\.alt_template", "{title}, worn by {model} | {shop}")
-    expect(page.locator("#alt-example")).to_have_text("Aurora pendant necklace, worn by Grace | Your shop")
+    expect(page.locator("#alt-example")).to_have_text("Aurora pendant necklace, worn by Grace | Your shop")  # sample values
     page.locator("#save").click()
     expect(page.locator("#savebar")).to_be_hidden()
     expect(page.locator("#versions li.current")).to_have_count(1)
@@ -312,7 +341,7 @@ def test_upload_a_plate_and_see_what_it_can_carry(scene: Scene, context: Browser
 
 def test_jobs_retry_a_failed_render(scene: Scene, context: BrowserContext) -> None:
     page = context.new_page()
-    open_product(page, scene, "Aurora pendant necklace")
+    open_product(page, scene, NECKLACE)
     page.keyboard.press("a")  # one write-back, so the jobs page has both kinds
     expect(page.locator("article.draft").first).to_have_attribute("data-state", "approved")
     page.goto(scene.url("/app/jobs"))
@@ -327,7 +356,7 @@ def test_jobs_retry_a_failed_render(scene: Scene, context: BrowserContext) -> No
     row.locator("s-button", has_text="Retry").click()
     expect(row.locator("s-badge")).to_have_text("Queued")
     with scene.services.db.session() as session:
-        job = session.scalar(select(RenderJob).where(RenderJob.product_id == scene.products["Halo signet ring"]))
+        job = session.scalar(select(RenderJob).where(RenderJob.product_id == scene.products[RING]))
     assert job.state == "queued"
 
 
@@ -337,6 +366,8 @@ def test_jobs_retry_a_failed_render(scene: Scene, context: BrowserContext) -> No
 def test_an_expired_token_recovers(scene: Scene, context: BrowserContext) -> None:
     page = context.new_page()
     statuses: list[int] = []
+    renewals: list[str] = []
+    page.on("request", lambda r: renewals.append(r.url) if r.url.endswith("/dev/session-token") else None)
     expired = session_token(SHOP_A, age=3600)
 
     def expire_first(route: Route) -> None:
@@ -352,7 +383,7 @@ def test_an_expired_token_recovers(scene: Scene, context: BrowserContext) -> Non
     page.goto(scene.url("/app"))
     expect(page.locator("#stat-awaiting_review [data-count]")).to_have_text("6")
     assert statuses == [401, 200]
-    assert scene.renewals == [SHOP_A]  # renewed once through the dev-shop
+    assert len(renewals) == 1  # renewed once, through the dev-shop
     expect(page.locator("#session-banner")).to_be_hidden()
     expect(page.locator("#attention")).to_contain_text("No model photo shows a wrist yet")  # all loaded
 
@@ -361,7 +392,7 @@ def test_an_expired_token_recovers(scene: Scene, context: BrowserContext) -> Non
     page.clock.fast_forward(5 * 60 * 1000)
     page.locator("#attention s-button", has_text="Retry").click()
     expect(page.locator("#attention")).to_contain_text("Queued")
-    assert scene.renewals == [SHOP_A, SHOP_A]
+    assert len(renewals) == 2
     page.clock.set_system_time(time.time())
 
     # A reload with an expired id_token goes through the patch page, which renews the session this tab
@@ -369,14 +400,16 @@ def test_an_expired_token_recovers(scene: Scene, context: BrowserContext) -> Non
     page.goto(scene.url("/app/jobs", token=expired))
     expect(page.locator("#render-jobs tbody tr").first).to_be_visible()
     assert urlsplit(page.url).path == "/app/jobs"
-    assert len(scene.renewals) == 3
+    assert len(renewals) == 3
 
 
 def test_an_expired_link_in_a_fresh_browser_asks_to_open_worn_again(scene: Scene, context: BrowserContext) -> None:
     page = context.new_page()
+    renewals: list[str] = []
+    page.on("request", lambda r: renewals.append(r.url) if r.url.endswith("/dev/session-token") else None)
     page.goto(scene.url("/app", token=session_token(SHOP_A, age=3600)))
     expect(page.locator("#patch-expired")).to_be_visible()
-    assert scene.renewals == []
+    assert renewals == []
 
 
 def test_refused_requests_get_401_and_no_data(scene: Scene, context: BrowserContext) -> None:
@@ -389,13 +422,13 @@ def test_refused_requests_get_401_and_no_data(scene: Scene, context: BrowserCont
         return {status: response.status, retry: response.headers.get('X-Shopify-Retry-Invalid-Session-Request'),
                 body: await response.text()};
     }"""
-    product = scene.products["Aurora pendant necklace"]
+    product = scene.products[NECKLACE]
     forged = session_token(SHOP_A, secret="not-the-app-secret-0123456789abcdef")
     for token in (None, forged, session_token(SHOP_A, age=3600)):
         for path in ("/api/review-queue", f"/api/products/{product}"):
             answer = page.evaluate(probe, [path, token])
             assert answer["status"] == 401 and answer["retry"] == "1", (path, token)
-            assert "Aurora" not in answer["body"] and "acme" not in answer["body"]
+            assert "Aurora" not in answer["body"] and HANDLE not in answer["body"]
             assert set(json.loads(answer["body"])) == {"error"}
     other = session_token(SHOP_B)  # a valid session of another shop reaches only that shop
     assert page.evaluate(probe, [f"/api/products/{product}", other])["status"] == 404
@@ -418,12 +451,12 @@ window.wornToasts = [];
 
 
 def test_embedded_pages_take_tokens_from_app_bridge(
-    make_settings: Callable[..., Settings], sqlite_url: str, browser: Browser
+    make_settings: Callable[..., Settings], sqlite_url: str, browser: Browser, dev_shop: str
 ) -> None:
     services = Services.from_settings(make_settings(DATABASE_URL=sqlite_url))  # no dev-shop: embedded
     server = LiveServer(build_app(services))
     shop_id = make_shop(services, SHOP_A)
-    products = _seed(services, shop_id, server.url)
+    products = _seed(services, shop_id, dev_shop)  # only its product photos
     minted: list[str] = []
     ctx = browser.new_context(viewport={"width": 1280, "height": 860})
     try:
@@ -432,7 +465,7 @@ def test_embedded_pages_take_tokens_from_app_bridge(
         ctx.route("https://cdn.shopify.com/shopifycloud/polaris.js", lambda route: route.abort())
         page = ctx.new_page()
         page.expose_function("wornMintToken", lambda: minted.append("t") or session_token(SHOP_A))
-        page.goto(f"{server.url}/app/products/{products['Aurora pendant necklace']}?shop={SHOP_A}&host=YWRtaW4"
+        page.goto(f"{server.url}/app/products/{products[NECKLACE]}?shop={SHOP_A}&host=YWRtaW4"
                   f"&embedded=1&id_token={session_token(SHOP_A)}")
         expect(page.locator("article.draft")).to_have_count(2)
         expect(page.locator(".topbar")).to_be_hidden()  # the admin's navigation (s-app-nav) is used instead
