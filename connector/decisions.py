@@ -23,7 +23,7 @@ from connector.styles import HouseStyle, PlateSpec, parse_style
 
 def write_back_message(write_back_id: int) -> dict[str, int]:
     """Return the WRITEBACK queue message that asks a worker to perform write-back `write_back_id`."""
-    return {"write_back": int(write_back_id)}
+    return {"write_back_id": int(write_back_id)}
 
 
 @dataclass(frozen=True)

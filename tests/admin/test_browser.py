@@ -232,7 +232,7 @@ def test_review_a_product_approve_and_reject_by_keyboard(scene: Scene, context: 
     (wb,) = scene.write_backs()
     assert wb.state == "queued" and wb.alt == f"{PENDANT}, worn by Eileen"
     bodies = [m.body for m in scene.services.queue.receive(WRITEBACK, max_messages=5, visibility=0.01)]
-    assert bodies == [{"write_back": wb.id}]
+    assert bodies == [{"write_back_id": wb.id}]
 
     page.keyboard.press("z")  # zoom and compare
     expect(page.locator("#lightbox")).to_be_visible()

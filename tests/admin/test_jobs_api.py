@@ -108,7 +108,7 @@ def test_retry_a_failed_or_lost_write_back(client: FlaskClient, shops: dict[str,
         session.execute(update(WriteBack).values(updated_at=utcnow() - dt.timedelta(minutes=30)))
     assert client.post(f"/api/write-backs/{wb_id}/retry", headers=A).get_json()["result"]["code"] == "queued"
     bodies = [m.body for m in services.queue.receive(WRITEBACK, max_messages=10, visibility=0.01)]
-    assert bodies == [{"write_back": wb_id}, {"write_back": wb_id}]
+    assert bodies == [{"write_back_id": wb_id}, {"write_back_id": wb_id}]
 
 
 def test_job_lists_filter_and_paginate(client: FlaskClient, shops: dict[str, int], services: Services) -> None:

@@ -23,7 +23,7 @@ A = bearer(SHOP_A)
 def messages(services: Services) -> list[dict[str, int]]:
     """Return the bodies waiting on the write-back queue (and leave them there)."""
     received = services.queue.receive(WRITEBACK, max_messages=50, visibility=0.01)
-    return sorted((m.body for m in received), key=lambda body: body["write_back"])
+    return sorted((m.body for m in received), key=lambda body: body["write_back_id"])
 
 
 def write_backs(services: Services) -> list[WriteBack]:
@@ -128,7 +128,7 @@ def test_approve_creates_one_write_back_and_queues_it_after_commit(
     assert len(rows) == 1
     assert rows[0].state == "queued" and rows[0].draft_id == draft
     assert rows[0].alt == "Aurora pendant necklace, worn by Grace"
-    assert messages(services) == [{"write_back": rows[0].id}]
+    assert messages(services) == [{"write_back_id": rows[0].id}]
     with services.db.session() as session:
         approved = session.get(Draft, draft)
         assert approved.decided_by == "42" and approved.decided_at is not None
