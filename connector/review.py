@@ -61,7 +61,7 @@ class QueueItem:
     newest_draft_id: int
     newest_at: dt.datetime
     source: SourcePhoto
-    drafts: tuple[tuple[int, str | None], ...]  # (draft id, thumbnail key)
+    drafts: tuple[tuple[int, str | None, str | None], ...]  # (draft id, thumbnail key, image key)
 
 
 @dataclass(frozen=True)
@@ -259,7 +259,7 @@ def review_queue(
         p.id: p
         for p in session.scalars(owned(Product, shop_id).where(Product.id.in_([g[0] for g in groups])))
     }
-    thumbs: dict[int, list[tuple[int, str | None]]] = {}
+    thumbs: dict[int, list[tuple[int, str | None, str | None]]] = {}
     if groups:
         for draft in session.scalars(
             select(Draft)
@@ -268,7 +268,7 @@ def review_queue(
         ):
             shown = thumbs.setdefault(draft.product_id, [])
             if len(shown) < 4:
-                shown.append((draft.id, draft.thumb_key or draft.image_key))
+                shown.append((draft.id, draft.thumb_key, draft.image_key))
     items = [
         QueueItem(
             product_id=product_id,
@@ -336,7 +336,7 @@ def product_review(
             plate_id=d.plate_id,
             model=models.get((d.style_version_id or 0, d.plate_id), d.plate_id),
             image_key=d.image_key,
-            thumb_key=d.thumb_key or d.image_key,
+            thumb_key=d.thumb_key,
             width=d.width,
             height=d.height,
             quality=quality_of(d.report),

@@ -8,6 +8,7 @@ connector's shop-scoped functions, so another shop's draft is a 404 like a missi
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
@@ -18,11 +19,14 @@ from connector.fileurls import FileSigner, FileUrls
 from connector.inputs import FieldError, parse_choice, parse_cursor, parse_limit, parse_text
 from connector.models import Shop
 from connector.paging import Page
+from connector.storage import StorageError
 from connector.styles import KINDS, HouseStyle, PlateSpec
+from connector.thumbs import ensure_thumb
 from renderer.errors import InputError
 from webhooks.session import ShopSession, fetch_session, services
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+log = logging.getLogger(__name__)
 
 #: HTTP status of each result code; the rest answer 200.
 STATUS = {
@@ -92,6 +96,17 @@ def _urls() -> FileUrls:
 
 def _url(key: str | None) -> str | None:
     return _urls().url(_me().shop_id, key)
+
+
+def _thumb_url(thumb_key: str | None, image_key: str | None) -> str | None:
+    """Return the thumbnail's URL, making the thumbnail once when the render left none."""
+    if thumb_key is None and image_key is not None:
+        try:
+            thumb_key = ensure_thumb(services().storage, image_key)
+        except (StorageError, InputError):
+            log.warning("no thumbnail for %s", image_key, exc_info=True)
+            return None
+    return _url(thumb_key)
 
 
 def _time(value: dt.datetime | None) -> str | None:
@@ -166,7 +181,9 @@ def _queue_item(item: review.QueueItem) -> dict[str, Any]:
         "awaiting": item.awaiting,
         "newest_at": _time(item.newest_at),
         "source": _source(item.source, 240),
-        "drafts": [{"id": draft_id, "thumb_url": _url(key)} for draft_id, key in item.drafts],
+        "drafts": [
+            {"id": draft_id, "thumb_url": _thumb_url(thumb, image)} for draft_id, thumb, image in item.drafts
+        ],
     }
 
 
@@ -190,7 +207,7 @@ def _draft(view: review.DraftView) -> dict[str, Any]:
         "state": view.state,
         "plate_id": view.plate_id,
         "model": view.model,
-        "thumb_url": _url(view.thumb_key),
+        "thumb_url": _thumb_url(view.thumb_key, view.image_key),
         "image_url": _url(view.image_key),
         "width": view.width,
         "height": view.height,

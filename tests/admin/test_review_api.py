@@ -3,10 +3,12 @@ after commit), reject, approve all; cross-shop attempts find nothing; bad input 
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import func, select
 
 from connector import decisions
@@ -91,6 +93,9 @@ def test_product_review_shows_the_source_beside_each_draft_with_its_numbers(
                                 "size_source": "stated", "size_label": "45 cm", "confidence": 0.93, "notes": []}
     assert data["thresholds"] == {"min_ssim": 0.97, "max_delta_e": 6.0, "scale_tolerance": 0.1}
     assert data["counts"] == {"awaiting_review": 2}
+    thumb = client.get(grace["thumb_url"])  # the render left no thumbnail: one is made once, kept beside it
+    assert ".thumb.jpg" in grace["thumb_url"] and thumb.status_code == 200
+    assert max(Image.open(io.BytesIO(thumb.data)).size) <= 640
     image = client.get(grace["image_url"])
     assert image.status_code == 200 and image.mimetype == "image/jpeg"
     assert image.data == services.storage.get(f"shops/{shops[SHOP_A]}/drafts/{seeded.product_id}/{seeded.job_id}/grace.jpg")
