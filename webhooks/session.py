@@ -193,7 +193,11 @@ def document_session() -> DocumentAuth | Response:
         found = ShopSession(
             shop.id, shop.domain, str(claims["sub"]), result.id_token.token, int(claims["exp"])
         )
-    headers = {"Content-Security-Policy": frame_ancestors(domain)}
+    # shopifyapp's document headers: the frame-ancestors policy, and inside the admin the CDN preloads.
+    headers = dict(result.response.headers)
+    headers["Content-Security-Policy"] = frame_ancestors(domain)
+    if svc.settings.is_dev_shop:
+        headers.pop("Link", None)  # no App Bridge outside the admin (see webhooks/admin.py)
     return DocumentAuth(found, headers)
 
 

@@ -160,6 +160,7 @@ def test_pages_load_with_an_id_token_and_carry_the_shops_frame_ancestors(
         == f"frame-ancestors https://{SHOP_A} https://admin.shopify.com;"
     )
     assert response.headers["Cache-Control"] == "no-store"
+    assert "app-bridge.js>; rel=\"preload\"" in response.headers["Link"]
     html = response.get_data(as_text=True)
     assert '<meta name="shopify-api-key" content="worn-dev-app">' in html
     assert "https://cdn.shopify.com/shopifycloud/app-bridge.js" in html  # not a dev-shop: embedded
@@ -297,8 +298,9 @@ def test_dev_shop_renewal_mints_a_fresh_token_for_the_same_shop_and_user(
         assert fresh["dest"] == f"https://{SHOP_A}" and fresh["sub"] == "7"
         assert calls == [{"handle": "acme-jewels", "body": {"user_id": 7}}]
         # The page in a plain browser: no App Bridge, and it knows where to renew.
-        page = client.get(f"/app?shop={SHOP_A}&id_token={session_token(SHOP_A)}").get_data(as_text=True)
-        assert "app-bridge.js" not in page
+        response = client.get(f"/app?shop={SHOP_A}&id_token={session_token(SHOP_A)}")
+        page = response.get_data(as_text=True)
+        assert "app-bridge.js" not in page and "Link" not in response.headers
         assert '"devTokenUrl": "/dev/session-token"' in page
         patch = client.get(f"/auth/patch-id-token?shop={SHOP_A}&shopify-reload=%2Fapp").get_data(as_text=True)
         assert "patch.js" in patch and "app-bridge.js" not in patch
