@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, Response, render_template, request, url_for
 
 from webhooks import api, files
 from webhooks.session import (
+    DEV_OPEN_PATH,
     DEV_TOKEN_PATH,
     PATCH_ID_TOKEN_PATH,
     SERVICES_KEY,
@@ -77,6 +78,7 @@ def _page(template: str, page: str, auth: DocumentAuth | Response, **context: An
         "idToken": auth.session.token,
         "embedded": _embedded(),
         "devTokenUrl": DEV_TOKEN_PATH if dev_tokens_enabled(settings) else None,
+        "reopenUrl": f"{DEV_OPEN_PATH}?shop={auth.session.domain}" if dev_tokens_enabled(settings) else None,
         "devShopUrl": settings.SHOPIFY_BASE_URL if dev_tokens_enabled(settings) else None,
         "adminUrl": f"https://{auth.session.domain}/admin",
         "serverTime": int(time.time() * 1000),
@@ -149,7 +151,10 @@ def patch_id_token() -> Response:
         shop=shop,
         reload_path=reload_path,
         dev_token_url=DEV_TOKEN_PATH if dev_tokens_enabled(settings) else None,
-        home_url=url_for("admin.home", shop=shop),
+        # Outside the admin, a dev-shop store is opened again through the dev-only entry.
+        home_url=f"{DEV_OPEN_PATH}?shop={shop}"
+        if dev_tokens_enabled(settings)
+        else url_for("admin.home", shop=shop),
     )
     response = Response(html, mimetype="text/html")
     response.headers.update(result.response.headers)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import jwt
@@ -37,6 +37,7 @@ from renderer.errors import InputError
 RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
 PATCH_ID_TOKEN_PATH = "/auth/patch-id-token"
 DEV_TOKEN_PATH = "/dev/session-token"
+DEV_OPEN_PATH = "/dev/open"
 #: Claims Shopify always sets; shopifyapp checks the signature, expiry and audience, Worn also these.
 REQUIRED_CLAIMS = ("iss", "dest", "aud", "sub", "exp")
 #: How old a dev-shop session may be and still be renewed (a working day, like an admin session).
@@ -259,16 +260,42 @@ def renew_dev_token() -> Response:
     if domain is None or time.time() - int(claims["iat"]) > DEV_RENEW_MAX_AGE_S:
         unauthorized("session_too_old", retry=False)
     sub = str(claims["sub"])
-    body = {"user_id": int(sub)} if sub.isdigit() else {}
+    token = _mint_at_dev_shop(settings, domain, int(sub) if sub.isdigit() else None)
+    if isinstance(token, Response):
+        return token
+    return jsonify({"token": token, "server_time": int(time.time() * 1000)})
+
+
+def _mint_at_dev_shop(settings: Settings, domain: str, user_id: int | None) -> str | Response:
     handle = domain.removesuffix(".myshopify.com")
     try:
         answer = httpx.post(
-            f"{settings.SHOPIFY_BASE_URL}/_devshop/shops/{handle}/session-token", json=body, timeout=5.0
+            f"{settings.SHOPIFY_BASE_URL}/_devshop/shops/{handle}/session-token",
+            json={"user_id": user_id} if user_id is not None else {},
+            timeout=5.0,
         )
         answer.raise_for_status()
-        token = answer.json()["token"]
+        return str(answer.json()["token"])
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         response = jsonify({"error": {"code": "dev_shop_unreachable", "message": f"dev-shop: {exc}"}})
         response.status_code = 502
         return response
-    return jsonify({"token": token, "server_time": int(time.time() * 1000)})
+
+
+@dev_bp.get(DEV_OPEN_PATH)
+def open_from_dev_shop() -> Response:
+    """Open Worn for a dev-shop store in a plain browser, as clicking the app in the admin would.
+
+    The dev-shop's control API mints session tokens for anyone who can reach it; this only saves the demo
+    a step. Like the renewal route it exists only against a dev-shop in development.
+    """
+    settings = services().settings
+    if not dev_tokens_enabled(settings):
+        abort(404)
+    domain = query_shop()
+    if domain is None:
+        return error_page(400, "Name the store: /dev/open?shop=NAME.myshopify.com", None)
+    token = _mint_at_dev_shop(settings, domain, None)
+    if isinstance(token, Response):
+        return error_page(502, f"The dev-shop did not answer for {domain}: is it running?", domain)
+    return _redirect(f"/app?{urlencode({'shop': domain, 'id_token': token})}")

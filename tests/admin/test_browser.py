@@ -410,6 +410,8 @@ def test_an_expired_link_in_a_fresh_browser_asks_to_open_worn_again(scene: Scene
     page.goto(scene.url("/app", token=session_token(SHOP_A, age=3600)))
     expect(page.locator("#patch-expired")).to_be_visible()
     assert renewals == []
+    page.get_by_role("link", name="Open Worn again").click()  # the dev-only entry mints a new session
+    expect(page.locator(".queue-item")).to_have_count(3)
 
 
 def test_refused_requests_get_401_and_no_data(scene: Scene, context: BrowserContext) -> None:

@@ -336,6 +336,26 @@ def test_dev_shop_renewal_refuses_tokens_the_app_did_not_sign(
         svc.close()
 
 
+def test_dev_open_starts_a_plain_browser_session_for_a_dev_shop_store(
+    make_settings: object, database_url: str, dev_shop: tuple[str, list[dict[str, object]]]
+) -> None:
+    url, calls = dev_shop
+    client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=url)
+    try:
+        response = client.get(f"/dev/open?shop={SHOP_A}")
+        assert response.status_code == 302
+        location = urlsplit(response.headers["Location"])
+        params = parse_qs(location.query)
+        assert location.path == "/app" and params["shop"] == [SHOP_A]
+        assert client.get(response.headers["Location"]).status_code == 200  # a token the app accepts
+        assert calls == [{"handle": "acme-jewels", "body": {}}]
+        assert client.get("/dev/open?shop=evil.example.com").status_code == 400
+        patch = client.get(f"/auth/patch-id-token?shop={SHOP_A}&shopify-reload=%2Fapp").get_data(as_text=True)
+        assert f'href="/dev/open?shop={SHOP_A}"' in patch
+    finally:
+        svc.close()
+
+
 def test_dev_shop_renewal_does_not_exist_without_a_dev_shop_or_in_production(
     make_settings: object, database_url: str
 ) -> None:
@@ -357,5 +377,6 @@ def test_dev_shop_renewal_does_not_exist_without_a_dev_shop_or_in_production(
             )
             response = client.post("/dev/session-token", headers={"Authorization": f"Bearer {token}"})
             assert response.status_code == 404, overrides
+            assert client.get(f"/dev/open?shop={SHOP_A}").status_code == 404
         finally:
             svc.close()

@@ -73,6 +73,7 @@ export async function sessionToken(force = false) {
 }
 
 function sessionEnded() {
+  if (config.reopenUrl) document.getElementById("reopen").href = config.reopenUrl;
   document.getElementById("session-banner").hidden = false;
 }
 
