@@ -42,15 +42,18 @@ STATUS = {
 
 
 def init_app(app: Flask) -> None:
-    """Answer errors under /api in JSON (routing errors are the app's, not the blueprint's)."""
+    """Answer errors under /api in JSON (routing errors are the app's, not the blueprint's).
+
+    Other paths keep whatever HTTPException handler the app already had (plain text for webhooks).
+    """
+    previous = app.error_handler_spec[None][None].get(HTTPException)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | HTTPException:
+    def _http_error(exc: HTTPException) -> Any:
         if not request.path.startswith("/api/"):
-            return exc
-        response = jsonify(
-            {"error": {"code": (exc.name or "error").lower().replace(" ", "_"), "message": exc.description}}
-        )
+            return previous(exc) if previous is not None else exc
+        error = {"code": (exc.name or "error").lower().replace(" ", "_"), "message": exc.description}
+        response = jsonify({"error": error})
         response.status_code = exc.code or 500
         return response
 

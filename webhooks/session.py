@@ -42,7 +42,7 @@ DEV_OPEN_PATH = "/dev/open"
 REQUIRED_CLAIMS = ("iss", "dest", "aud", "sub", "exp")
 #: How old a dev-shop session may be and still be renewed (a working day, like an admin session).
 DEV_RENEW_MAX_AGE_S = 12 * 3600
-SERVICES_KEY = "worn.services"
+SERVICES_KEY = "worn"  # where create_app keeps the Services (webhooks/app.py)
 
 
 @dataclass(frozen=True)

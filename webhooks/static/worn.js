@@ -172,7 +172,7 @@ export function setDisabled(element, disabled) {
 }
 
 const TONES = {
-  awaiting_review: ["attention", "Awaiting review"],
+  awaiting_review: ["caution", "Awaiting review"],
   approved: ["info", "Approved"],
   written: ["success", "On your store"],
   rejected: [null, "Rejected"],
@@ -188,7 +188,7 @@ const TONES = {
   attached: ["info", "Processing"],
   ready: ["info", "Ordering"],
   removed: [null, "Removed"],
-  pending: ["attention", "Awaiting approval"],
+  pending: ["caution", "Awaiting approval"],
   retired: [null, "Retired"],
 };
 
