@@ -96,8 +96,10 @@ def _insert_job(session: Session, values: dict[str, Any]) -> tuple[RenderJob, bo
         insert(RenderJob)
         .values(state="queued", attempts=0, created_at=now, updated_at=now, **values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(RenderJob.id)
     )
-    created = session.execute(statement).rowcount == 1
+    # RETURNING, not rowcount: an ORM session's insert reports no rowcount on PostgreSQL.
+    created = session.execute(statement).first() is not None
     job = session.scalar(select(RenderJob).where(RenderJob.idempotency_key == values["idempotency_key"]))
     assert job is not None and job.shop_id == values["shop_id"], "idempotency keys start with the shop id"
     return job, created

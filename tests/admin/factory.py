@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,9 +55,29 @@ def session_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def bearer(domain: str, **kwargs: Any) -> dict[str, str]:
-    """Return the Authorization header of a fetch from `domain`'s admin."""
-    return {"Authorization": f"Bearer {session_token(domain, **kwargs)}"}
+class Bearer(Mapping[str, str]):
+    """An Authorization header whose token is minted when the request is made (tokens live 60 s, and a
+    header built at import time would have expired by the time a long run reaches its test)."""
+
+    def __init__(self, domain: str, **kwargs: Any) -> None:
+        self.domain = domain
+        self.kwargs = kwargs
+
+    def __getitem__(self, key: str) -> str:
+        if key != "Authorization":
+            raise KeyError(key)
+        return f"Bearer {session_token(self.domain, **self.kwargs)}"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("Authorization",))
+
+    def __len__(self) -> int:
+        return 1
+
+
+def bearer(domain: str, **kwargs: Any) -> Bearer:
+    """Return the Authorization header of a fetch from `domain`'s admin (`session_token` options)."""
+    return Bearer(domain, **kwargs)
 
 
 def jpeg(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from urllib.parse import parse_qs, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -56,7 +56,7 @@ def test_bad_tokens_get_401_with_the_retry_header_and_no_data(
     shops: dict[str, int],
     services: Services,
     case: str,
-    headers: dict[str, str],
+    headers: Mapping[str, str],
     code: str,
 ) -> None:
     seed_product(services, shops[SHOP_A], title="Secret collection")
@@ -323,7 +323,7 @@ def test_dev_shop_renewal_refuses_tokens_the_app_did_not_sign(
     database_url: str,
     dev_shop: tuple[str, list[dict[str, object]]],
     case: str,
-    headers: dict[str, str],
+    headers: Mapping[str, str],
 ) -> None:
     url, calls = dev_shop
     client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=url)

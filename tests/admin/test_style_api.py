@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 
 import pytest
 from flask.testing import FlaskClient
@@ -19,7 +20,7 @@ from tests.admin.factory import bearer, jpeg
 A = bearer(SHOP_A)
 
 
-def style_of(client: FlaskClient, headers: dict[str, str] = A) -> dict:
+def style_of(client: FlaskClient, headers: Mapping[str, str] = A) -> dict:
     response = client.get("/api/style", headers=headers)
     assert response.status_code == 200
     return response.get_json()
@@ -39,7 +40,7 @@ def photo(width: int = 800, height: int = 1000, fmt: str = "JPEG", exif_gps: boo
 
 
 def upload(client: FlaskClient, data: bytes, *, model: str = "Ana", kinds: tuple[str, ...] = ("ring",),
-           name: str = "ana.jpg", headers: dict[str, str] = A, **extra: str):
+           name: str = "ana.jpg", headers: Mapping[str, str] = A, **extra: str):
     form = {"model": model, "kinds": list(kinds), "photo": (io.BytesIO(data), name), **extra}
     return client.post("/api/style/plates", headers=headers, data=form, content_type="multipart/form-data")
 
