@@ -66,15 +66,18 @@ class QueueItem:
 
 @dataclass(frozen=True)
 class Quality:
-    """The numbers a merchant judges a draft by, read from the renderer's report."""
+    """The numbers a merchant judges a draft by, read from the renderer's report (`QualityReport`)."""
 
     ssim: float | None = None
     delta_e: float | None = None
     achieved_mm: float | None = None
     stated_mm: float | None = None
-    size_source: str | None = None  # stated | typical
-    size_label: str | None = None
+    quantity: str | None = None  # chain_length, drop_length, stud_diameter, ring_inner_diameter, ...
+    size_source: str | None = None  # text | metafield | typical (assumed: nothing was stated)
+    size_text: str | None = None  # the words the size was read from ("18 in")
+    scale_error: float | None = None
     confidence: float | None = None
+    passed: dict[str, bool] = field(default_factory=dict)  # fidelity / scale / confidence verdicts
     notes: tuple[str, ...] = ()
 
 
@@ -162,20 +165,30 @@ def _number(report: dict[str, Any], *path: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def quality_of(report: dict[str, Any] | None) -> Quality:
-    """Read the numbers of a renderer report (missing ones stay None)."""
+    """Read the numbers of a renderer report (`QualityReport.to_dict()`); missing ones stay None."""
     report = report if isinstance(report, dict) else {}
-    scale = report.get("scale") if isinstance(report.get("scale"), dict) else {}
-    notes = report.get("notes")
+    stated = report.get("stated") if isinstance(report.get("stated"), dict) else {}
+    passed = report.get("passed") if isinstance(report.get("passed"), dict) else {}
+    notes = [n for key in ("notes", "size_notes") for n in (report.get(key) or []) if isinstance(n, str)]
+    if _text(report.get("size_note")):
+        notes.insert(0, report["size_note"])
     return Quality(
-        ssim=_number(report, "fidelity", "ssim"),
-        delta_e=_number(report, "fidelity", "delta_e"),
-        achieved_mm=_number(report, "scale", "achieved_mm"),
-        stated_mm=_number(report, "scale", "stated_mm"),
-        size_source=scale.get("source") if isinstance(scale.get("source"), str) else None,
-        size_label=scale.get("label") if isinstance(scale.get("label"), str) else None,
-        confidence=_number(report, "confidence"),
-        notes=tuple(str(n) for n in notes) if isinstance(notes, list) else (),
+        ssim=_number(report, "ssim"),
+        delta_e=_number(report, "delta_e"),
+        achieved_mm=_number(report, "achieved_mm"),
+        stated_mm=_number(stated, "mm"),
+        quantity=_text(stated.get("quantity")),
+        size_source=_text(stated.get("source")),
+        size_text=_text(stated.get("text")),
+        scale_error=_number(report, "scale_error"),
+        confidence=_number(report, "anchor_confidence"),
+        passed={str(k): bool(v) for k, v in passed.items() if isinstance(v, bool)},
+        notes=tuple(dict.fromkeys(notes)),
     )
 
 

@@ -95,6 +95,39 @@ def jpeg(
     return out.getvalue()
 
 
+def render_report(
+    *,
+    ssim: float,
+    delta_e: float,
+    achieved_mm: float,
+    confidence: float,
+    stated_mm: float = 450.0,
+    text: str = "45 cm",
+    quantity: str = "chain_length",
+    source: str = "text",
+) -> dict[str, Any]:
+    """Return a quality report shaped as the renderer's `QualityReport.to_dict()`."""
+    error = (achieved_mm - stated_mm) / stated_mm
+    return {
+        "ssim": round(ssim, 4),
+        "delta_e": round(delta_e, 4),
+        "fidelity_pixels": 18000,
+        "stated": {"quantity": quantity, "mm": stated_mm, "source": source, "text": text, "note": ""},
+        "size_note": "",
+        "achieved_mm": round(achieved_mm, 2),
+        "scale_error": round(error, 4),
+        "anchor_confidence": round(confidence, 3),
+        "px_per_mm": 2.1,
+        "scale_source": "iris",
+        "light_gain": [1.02, 1.0, 0.97],
+        "output_size": [800, 1000],
+        "passed": {"fidelity": ssim >= 0.97 and delta_e <= 6, "scale": abs(error) <= 0.1,
+                   "confidence": confidence >= 0.5},
+        "notes": [],
+        "timings": {"total": 0.9},
+    }
+
+
 @dataclass
 class Seeded:
     """Ids of what `seed_product` made."""
@@ -177,16 +210,12 @@ def seed_product(
                 width=400,
                 height=500,
                 report=report
-                or {
-                    "fidelity": {"ssim": 0.991 - index * 0.004, "delta_e": 1.8 + index},
-                    "scale": {
-                        "achieved_mm": 446.0 + index * 3,
-                        "stated_mm": 450.0,
-                        "source": "stated",
-                        "label": "45 cm",
-                    },
-                    "confidence": 0.93 - index * 0.05,
-                },
+                or render_report(
+                    ssim=0.991 - index * 0.004,
+                    delta_e=1.8 + index,
+                    achieved_mm=446.0 + index * 3,
+                    confidence=0.93 - index * 0.05,
+                ),
             )
             session.add(draft)
             session.flush()

@@ -35,7 +35,7 @@ from tests.admin.browser import (
     save_screenshot,
 )
 from tests.admin.conftest import SHOP_B, build_app
-from tests.admin.factory import make_shop, session_token
+from tests.admin.factory import make_shop, render_report, session_token
 from tests.conftest import PHOTOS
 
 pytestmark = pytest.mark.browser
@@ -129,10 +129,8 @@ def _seed(services: Services, shop_id: int, shop_url: str) -> dict[str, int]:
                 session.add(Draft(
                     shop_id=shop_id, product_id=product.id, job_id=job.id, plate_id=plate,
                     style_version_id=shop.style_version_id, image_key=key, width=800, height=1000,
-                    report={"fidelity": {"ssim": 0.993 - index * 0.006, "delta_e": 1.6 + index * 1.1},
-                            "scale": {"achieved_mm": 447.0 + index * 4, "stated_mm": 450.0, "source": "stated",
-                                      "label": "45 cm"},
-                            "confidence": 0.94 - index * 0.07},
+                    report=render_report(ssim=0.993 - index * 0.006, delta_e=1.6 + index * 1.1,
+                                         achieved_mm=447.0 + index * 4, confidence=0.94 - index * 0.07),
                 ))
             made[title] = product.id
         ring = catalog[RING]
@@ -213,7 +211,7 @@ def test_review_a_product_approve_and_reject_by_keyboard(scene: Scene, context: 
     drafts = page.locator("article.draft")
     expect(drafts).to_have_count(2)
     expect(drafts.first).to_contain_text("SSIM 0.987")
-    expect(drafts.first).to_contain_text("45.1 cm of 45 cm stated")
+    expect(drafts.first).to_contain_text("Chain length45.1 cm of “45 cm” stated")
     expect(drafts.first).to_contain_text("87% confident")
     expect(page.locator("#source-image")).to_be_visible()
     page.wait_for_load_state("networkidle")

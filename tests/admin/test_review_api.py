@@ -89,8 +89,11 @@ def test_product_review_shows_the_source_beside_each_draft_with_its_numbers(
     assert [d["plate_id"] for d in data["drafts"]["items"]] == ["eileen", "grace"]  # newest first
     grace = data["drafts"]["items"][1]
     assert grace["model"] == "Grace"
-    assert grace["quality"] == {"ssim": 0.991, "delta_e": 1.8, "achieved_mm": 446.0, "stated_mm": 450.0,
-                                "size_source": "stated", "size_label": "45 cm", "confidence": 0.93, "notes": []}
+    assert grace["quality"] == {
+        "ssim": 0.991, "delta_e": 1.8, "achieved_mm": 446.0, "stated_mm": 450.0, "quantity": "chain_length",
+        "size_source": "text", "size_text": "45 cm", "scale_error": -0.0089, "confidence": 0.93,
+        "passed": {"fidelity": True, "scale": True, "confidence": True}, "notes": [],
+    }
     assert data["thresholds"] == {"min_ssim": 0.97, "max_delta_e": 6.0, "scale_tolerance": 0.1}
     assert data["counts"] == {"awaiting_review": 2}
     thumb = client.get(grace["thumb_url"])  # the render left no thumbnail: one is made once, kept beside it

@@ -33,34 +33,50 @@ function metric(label, ...value) {
   return h("div", { class: "metric" }, h("dt", {}, label), h("dd", {}, ...value));
 }
 
+const QUANTITIES = {
+  chain_length: "Chain length",
+  drop_length: "Drop",
+  stud_diameter: "Stud",
+  ring_inner_diameter: "Inner diameter",
+  bracelet_length: "Length",
+};
+
+function verdict(passed, fallback) {
+  // The renderer says which bars a draft passed; older reports are judged against the style's numbers.
+  return typeof passed === "boolean" ? passed : fallback;
+}
+
 function metrics(draft) {
   const q = draft.quality;
   const t = state.thresholds;
   const rows = [];
   if (q.ssim !== null || q.delta_e !== null) {
+    const ok = verdict(q.passed.fidelity, (q.ssim ?? 1) >= (t.min_ssim ?? 0) && (q.delta_e ?? 0) <= (t.max_delta_e ?? Infinity));
     rows.push(metric("Fidelity",
       q.ssim !== null ? h("span", { class: "value" }, `SSIM ${q.ssim.toFixed(3)}`) : null,
-      q.ssim !== null && t.min_ssim ? check(q.ssim >= t.min_ssim, `≥ ${t.min_ssim}`) : null,
-      q.delta_e !== null ? h("div", {}, h("span", { class: "value" }, `ΔE ${q.delta_e.toFixed(1)}`),
-        t.max_delta_e ? check(q.delta_e <= t.max_delta_e, `≤ ${t.max_delta_e}`) : null) : null));
+      q.delta_e !== null ? h("span", { class: "value" }, ` · ΔE ${q.delta_e.toFixed(1)}`) : null,
+      check(ok, ok ? "pass" : "below the bar"),
+      t.min_ssim ? h("div", { class: "subdued small" }, `bar: SSIM ≥ ${t.min_ssim}, ΔE ≤ ${t.max_delta_e}`) : null));
   } else {
     rows.push(metric("Fidelity", h("span", { class: "subdued" }, "not measured")));
   }
   if (q.achieved_mm !== null) {
-    const stated = q.stated_mm;
-    const off = stated ? (q.achieved_mm - stated) / stated : null;
-    rows.push(metric("Size",
-      h("span", { class: "value" }, length(q.achieved_mm)),
-      stated
-        ? h("span", { class: "subdued" }, ` of ${q.size_label || length(stated)} stated `)
-        : h("span", { class: "subdued" }, q.size_source === "typical" ? " (typical size: none stated)" : ""),
-      off !== null && t.scale_tolerance
-        ? check(Math.abs(off) <= t.scale_tolerance, `${off >= 0 ? "+" : "−"}${Math.abs(off * 100).toFixed(1)}%`)
-        : null));
+    const what = QUANTITIES[q.quantity] || "Size";
+    const off = q.scale_error ?? (q.stated_mm ? (q.achieved_mm - q.stated_mm) / q.stated_mm : null);
+    const stated = q.size_source === "typical"
+      ? h("span", { class: "subdued" }, ` · typical size: none stated`)
+      : q.stated_mm !== null
+        ? h("span", { class: "subdued" }, ` of ${q.size_text ? `“${q.size_text}”` : length(q.stated_mm)} stated`)
+        : null;
+    const ok = verdict(q.passed.scale, off === null || Math.abs(off) <= (t.scale_tolerance ?? Infinity));
+    rows.push(metric(what,
+      h("span", { class: "value" }, length(q.achieved_mm)), stated,
+      off !== null ? check(ok, `${off >= 0 ? "+" : "−"}${Math.abs(off * 100).toFixed(1)}%`) : null));
   }
   if (q.confidence !== null) {
     rows.push(metric("Placement",
       h("span", { class: "value" }, `${Math.round(q.confidence * 100)}%`), h("span", { class: "subdued" }, " confident"),
+      q.passed.confidence === false ? check(false, "low") : null,
       h("div", { class: "meter" }, h("span", { style: `width:${Math.round(q.confidence * 100)}%` }))));
   }
   rows.push(metric("Model", h("span", { class: "value" }, draft.model), h("span", { class: "subdued" }, ` · plate ${draft.plate_id}`)));
