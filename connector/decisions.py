@@ -9,8 +9,9 @@ twice. The state change is a conditional UPDATE, so of two concurrent clicks onl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, Update, update
 from sqlalchemy.orm import Session
 
 from connector.models import Draft, Product, Shop, StyleVersion, WriteBack, utcnow
@@ -19,6 +20,12 @@ from connector.queue import WRITEBACK, Queue
 from connector.review import style_of
 from connector.shops import get_owned, owned
 from connector.styles import HouseStyle, PlateSpec, parse_style
+
+
+def rows_changed(session: Session, statement: Update) -> int:
+    """Run an UPDATE and return how many rows it changed (the test of a conditional state change)."""
+    result = cast(CursorResult[Any], session.execute(statement.execution_options(synchronize_session=False)))
+    return int(result.rowcount)
 
 
 def write_back_message(write_back_id: int) -> dict[str, int]:
@@ -77,14 +84,14 @@ def _draft_style(session: Session, draft: Draft, shop: Shop) -> HouseStyle | Non
 
 
 def _approve_one(session: Session, queue: Queue, shop: Shop, draft: Draft, user: str) -> Decision:
-    moved = session.execute(
+    moved = rows_changed(
+        session,
         update(Draft)
         .where(
             Draft.id == draft.id, Draft.shop_id == shop.id, Draft.state.in_(("awaiting_review", "rejected"))
         )
-        .values(state="approved", decided_by=user[:100], decided_at=utcnow(), updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .values(state="approved", decided_by=user[:100], decided_at=utcnow(), updated_at=utcnow()),
+    )
     existing = session.scalar(owned(WriteBack, shop.id).where(WriteBack.draft_id == draft.id))
     if not moved:
         session.refresh(draft)
@@ -130,7 +137,8 @@ def reject(session: Session, shop_id: int, draft_id: int, user: str, reason: str
     draft = get_owned(session, Draft, shop_id, draft_id)
     if draft is None:
         return Decision("not_found", draft_id)
-    moved = session.execute(
+    moved = rows_changed(
+        session,
         update(Draft)
         .where(Draft.id == draft.id, Draft.shop_id == shop_id, Draft.state == "awaiting_review")
         .values(
@@ -139,9 +147,8 @@ def reject(session: Session, shop_id: int, draft_id: int, user: str, reason: str
             decided_at=utcnow(),
             error=f"rejected: {reason}" if reason else None,
             updated_at=utcnow(),
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        ),
+    )
     session.refresh(draft)
     if moved:
         return Decision("rejected", draft.id, "rejected")

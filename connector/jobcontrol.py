@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from connector.decisions import write_back_message
+from connector.decisions import rows_changed, write_back_message
 from connector.models import Draft, Product, RenderJob, Shop, StyleVersion, WriteBack, utcnow
 from connector.outbox import send_after_commit
 from connector.paging import Page, page_of
@@ -245,12 +245,12 @@ def retry_job(session: Session, queue: Queue, shop_id: int, job_id: int) -> JobR
     job = get_owned(session, RenderJob, shop_id, job_id)
     if job is None:
         return JobRequest("not_found")
-    moved = session.execute(
+    moved = rows_changed(
+        session,
         update(RenderJob)
         .where(RenderJob.id == job.id, RenderJob.shop_id == shop_id, RenderJob.state == "failed")
-        .values(state="queued", attempts=0, finished_at=None, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .values(state="queued", attempts=0, finished_at=None, updated_at=utcnow()),
+    )
     session.refresh(job)
     if moved:
         send_after_commit(session, queue, RENDER, render_message(job.id), shop_id=shop_id)
@@ -266,16 +266,16 @@ def retry_write_back(session: Session, queue: Queue, shop_id: int, write_back_id
     if wb is None:
         return JobRequest("not_found")
     stale = utcnow() - STALE_QUEUED
-    moved = session.execute(
+    moved = rows_changed(
+        session,
         update(WriteBack)
         .where(
             WriteBack.id == wb.id,
             WriteBack.shop_id == shop_id,
             (WriteBack.state == "failed") | ((WriteBack.state == "queued") & (WriteBack.updated_at < stale)),
         )
-        .values(state="queued", attempts=0, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .values(state="queued", attempts=0, updated_at=utcnow()),
+    )
     session.refresh(wb)
     if moved:
         session.execute(

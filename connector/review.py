@@ -172,8 +172,8 @@ def _text(value: Any) -> str | None:
 def quality_of(report: dict[str, Any] | None) -> Quality:
     """Read the numbers of a renderer report (`QualityReport.to_dict()`); missing ones stay None."""
     report = report if isinstance(report, dict) else {}
-    stated = report.get("stated") if isinstance(report.get("stated"), dict) else {}
-    passed = report.get("passed") if isinstance(report.get("passed"), dict) else {}
+    stated: dict[str, Any] = report["stated"] if isinstance(report.get("stated"), dict) else {}
+    passed: dict[str, Any] = report["passed"] if isinstance(report.get("passed"), dict) else {}
     notes = [n for key in ("notes", "size_notes") for n in (report.get(key) or []) if isinstance(n, str)]
     if _text(report.get("size_note")):
         notes.insert(0, report["size_note"])
@@ -347,7 +347,7 @@ def product_review(
             id=d.id,
             state=d.state,
             plate_id=d.plate_id,
-            model=models.get((d.style_version_id or 0, d.plate_id), d.plate_id),
+            model=models.get((d.style_version_id or 0, d.plate_id)) or d.plate_id,
             image_key=d.image_key,
             thumb_key=d.thumb_key,
             width=d.width,

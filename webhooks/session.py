@@ -26,6 +26,7 @@ import httpx
 import jwt
 import shopify_app
 from flask import Blueprint, Response, abort, current_app, jsonify, request
+from shopify_app import AppConfig, RequestInput
 from sqlalchemy.orm import Session
 
 from connector.models import Shop
@@ -61,15 +62,13 @@ def services() -> Services:
     return current_app.extensions[SERVICES_KEY]  # type: ignore[no-any-return]
 
 
-def app_config(settings: Settings) -> dict[str, Any]:
-    """Return shopifyapp's AppConfig for Worn's credentials."""
-    config: dict[str, Any] = {
+def app_config(settings: Settings) -> AppConfig:
+    """Return shopifyapp's AppConfig for Worn's credentials (with the old secret during a rotation)."""
+    return {
         "client_id": settings.SHOPIFY_API_KEY,
         "client_secret": settings.SHOPIFY_API_SECRET,
+        "old_client_secret": settings.SHOPIFY_API_SECRET_OLD or None,
     }
-    if settings.SHOPIFY_API_SECRET_OLD:
-        config["old_client_secret"] = settings.SHOPIFY_API_SECRET_OLD
-    return config
 
 
 def dev_tokens_enabled(settings: Settings) -> bool:
@@ -114,7 +113,8 @@ def claims_shop(claims: dict[str, Any]) -> str | None:
         return None
 
 
-def request_input() -> dict[str, Any]:
+def request_input() -> RequestInput:
+    """Return the current request as shopifyapp's RequestInput (the body is never needed here)."""
     return {"method": request.method, "headers": dict(request.headers), "url": request.url, "body": ""}
 
 
