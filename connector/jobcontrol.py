@@ -108,7 +108,9 @@ def _insert_job(session: Session, values: dict[str, Any]) -> tuple[RenderJob, bo
 def _plates_of_job(session: Session, job: RenderJob, kind: str | None) -> set[str]:
     if job.plates:
         return set(job.plates)
-    version = get_owned(session, StyleVersion, job.shop_id, job.style_version_id) if job.style_version_id else None
+    if job.style_version_id is None:
+        return set()
+    version = get_owned(session, StyleVersion, job.shop_id, job.style_version_id)
     if version is None:
         return set()
     style = parse_style(version.document, f"style version {version.id}")
