@@ -51,8 +51,15 @@ PLAUSIBLE_MM: dict[str, tuple[float, float]] = {
 def check_kind(kind: str) -> str:
     """Return the canonical kind for `kind`, or raise InputError naming the accepted ones."""
     name = (kind or "").strip().lower()
-    aliases = {"necklaces": NECKLACE, "pendants": PENDANT, "earring": EARRINGS, "rings": RING,
-               "bracelets": BRACELET, "anklets": ANKLET, "chain": NECKLACE}
+    aliases = {
+        "necklaces": NECKLACE,
+        "pendants": PENDANT,
+        "earring": EARRINGS,
+        "rings": RING,
+        "bracelets": BRACELET,
+        "anklets": ANKLET,
+        "chain": NECKLACE,
+    }
     name = aliases.get(name, name)
     if name not in KINDS:
         raise InputError(

@@ -59,8 +59,13 @@ class StatedSize:
         """Rebuild from `to_dict()` output, checking the quantity."""
         if data.get("quantity") not in QUANTITIES:
             raise InputError(f"stated size quantity {data.get('quantity')!r} is not one of {QUANTITIES}")
-        return cls(str(data["quantity"]), float(data["mm"]), str(data["source"]), str(data["text"]),
-                   str(data.get("note", "")))
+        return cls(
+            str(data["quantity"]),
+            float(data["mm"]),
+            str(data["source"]),
+            str(data["text"]),
+            str(data.get("note", "")),
+        )
 
 
 # --- text normalisation -------------------------------------------------------------------------
@@ -99,10 +104,37 @@ def _number(s: str) -> float:
 _UNITS: dict[str, float] = {}
 for _names, _mm in (
     (("mm", "millimeter", "millimeters", "millimetre", "millimetres", "millimetri", "milímetros"), 1.0),
-    (("cm", "centimeter", "centimeters", "centimetre", "centimetres", "zentimeter", "centímetros",
-      "centimetri"), 10.0),
-    (("in", "inch", "inches", '"', "zoll", "pouce", "pouces", "pulgada", "pulgadas", "pollici",
-      "pollice", "tommer", "duim"), MM_PER_INCH),
+    (
+        (
+            "cm",
+            "centimeter",
+            "centimeters",
+            "centimetre",
+            "centimetres",
+            "zentimeter",
+            "centímetros",
+            "centimetri",
+        ),
+        10.0,
+    ),
+    (
+        (
+            "in",
+            "inch",
+            "inches",
+            '"',
+            "zoll",
+            "pouce",
+            "pouces",
+            "pulgada",
+            "pulgadas",
+            "pollici",
+            "pollice",
+            "tommer",
+            "duim",
+        ),
+        MM_PER_INCH,
+    ),
 ):
     for _n in _names:
         _UNITS[_n] = _mm
@@ -115,8 +147,19 @@ _LENGTH_RE = re.compile(
 )
 _BARE_RE = re.compile(rf"(?<![\d.])(?P<a>{_NUM})(?:\s*-\s*(?P<b>{_NUM}))?(?![\d.])")
 _STUD_WORDS = ("stud", "diameter", "ø", "⌀", "dia.", "puce", "ohrstecker", "botón", "boton", "tondo")
-_DROP_WORDS = ("drop", "length", "long", "länge", "lange", "longueur", "largo", "lunghezza", "hänge",
-               "dangle", "hoop")
+_DROP_WORDS = (
+    "drop",
+    "length",
+    "long",
+    "länge",
+    "lange",
+    "longueur",
+    "largo",
+    "lunghezza",
+    "hänge",
+    "dangle",
+    "hoop",
+)
 
 
 def _length_candidates(t: str) -> list[tuple[float, str, str]]:
@@ -131,13 +174,23 @@ def _length_candidates(t: str) -> list[tuple[float, str, str]]:
             continue
         b = _number(m.group("b"))
         if m.group("op") == "+":  # "16 + 2 in extender": the chain at full extension
-            out.append(((a * a_unit) + b * unit, m.group(0).strip(),
-                        "chain plus extender: rendered at full extension"))
+            out.append(
+                (
+                    (a * a_unit) + b * unit,
+                    m.group(0).strip(),
+                    "chain plus extender: rendered at full extension",
+                )
+            )
         else:
             lo, hi = sorted((a * a_unit, b * unit))
-            out.append((hi, m.group(0).strip(),
-                        f"adjustable {lo:.0f}-{hi:.0f} mm: rendered at the longer length, the full chain "
-                        "that a flat-lay photo shows"))
+            out.append(
+                (
+                    hi,
+                    m.group(0).strip(),
+                    f"adjustable {lo:.0f}-{hi:.0f} mm: rendered at the longer length, the full chain "
+                    "that a flat-lay photo shows",
+                )
+            )
     return out
 
 
@@ -215,10 +268,17 @@ def _ring_from_match(t: str) -> tuple[float, str, str] | None:
     m = re.search(rf"(?<![a-z])(?:{_UK_WORDS})\b\s*(?:size\s*)?(?P<l>[a-z])(?![a-z]){_HALF}", t)
     if m:
         return uk_ring_diameter_mm(m.group("l"), bool(m.group("half"))), "UK", ""
-    for words, system in ((_US_WORDS, "US"), (_ISO_WORDS, "ISO"), (_MINUS40_WORDS, "IT/ES/CH"),
-                          (_JP_WORDS, "JP")):
-        m = re.search(rf"(?<![a-z])(?:{words})(?![a-z])\.?\s*(?:ring\s*)?(?:size\s*|grö(?:ss|ß)e\s*)?:?\s*"
-                      rf"(?P<n>{_NUM})", t)
+    for words, system in (
+        (_US_WORDS, "US"),
+        (_ISO_WORDS, "ISO"),
+        (_MINUS40_WORDS, "IT/ES/CH"),
+        (_JP_WORDS, "JP"),
+    ):
+        m = re.search(
+            rf"(?<![a-z])(?:{words})(?![a-z])\.?\s*(?:ring\s*)?(?:size\s*|grö(?:ss|ß)e\s*)?:?\s*"
+            rf"(?P<n>{_NUM})",
+            t,
+        )
         if not m:
             continue
         n = _number(m.group("n"))
@@ -239,7 +299,8 @@ def _ring_from_match(t: str) -> tuple[float, str, str] | None:
             return n / math.pi, "circumference", "millimetres of 36 or more read as inner circumference"
         return n, "diameter", "millimetres read as inner diameter"
     m = re.search(r"(?:size|taille|grö(?:ss|ß)e)\s*:?\s*(?P<l>[a-z])(?![a-z])" + _HALF, t) or re.fullmatch(
-        r"\s*(?P<l>[a-z])" + _HALF + r"\s*", t)
+        r"\s*(?P<l>[a-z])" + _HALF + r"\s*", t
+    )
     if m:
         return uk_ring_diameter_mm(m.group("l"), bool(m.group("half"))), "UK", "a letter read as a UK size"
     m = re.search(rf"(?<![\d.])(?P<n>{_NUM})(?![\d.])", t)
@@ -268,19 +329,32 @@ def _parse_ring(t: str, text: str) -> StatedSize | None:
 
 # --- metafields ---------------------------------------------------------------------------------
 
-_METAFIELD_UNITS = {"MILLIMETERS": 1.0, "CENTIMETERS": 10.0, "METERS": 1000.0, "INCHES": MM_PER_INCH,
-                    "FEET": 304.8, "YARDS": 914.4, "MM": 1.0, "CM": 10.0, "M": 1000.0, "IN": MM_PER_INCH,
-                    "FT": 304.8}
+_METAFIELD_UNITS = {
+    "MILLIMETERS": 1.0,
+    "CENTIMETERS": 10.0,
+    "METERS": 1000.0,
+    "INCHES": MM_PER_INCH,
+    "FEET": 304.8,
+    "YARDS": 914.4,
+    "MM": 1.0,
+    "CM": 10.0,
+    "M": 1000.0,
+    "IN": MM_PER_INCH,
+    "FT": 304.8,
+}
 
 
 def _parse_metafield(data: Mapping[str, Any], kind: str, raw: str) -> StatedSize:
     if "value" not in data or "unit" not in data:
-        raise InputError(f"dimension metafield {raw!r} needs 'value' and 'unit', e.g. "
-                         '{"value": 18, "unit": "INCHES"}')
+        raise InputError(
+            f"dimension metafield {raw!r} needs 'value' and 'unit', e.g. "
+            '{"value": 18, "unit": "INCHES"}'
+        )
     unit = str(data["unit"]).upper()
     if unit not in _METAFIELD_UNITS:
-        raise InputError(f"dimension metafield unit {data['unit']!r} is not one of "
-                         f"{', '.join(sorted(_METAFIELD_UNITS))}")
+        raise InputError(
+            f"dimension metafield unit {data['unit']!r} is not one of {', '.join(sorted(_METAFIELD_UNITS))}"
+        )
     try:
         mm = float(data["value"]) * _METAFIELD_UNITS[unit]
     except (TypeError, ValueError):
@@ -296,8 +370,10 @@ def _parse_metafield(data: Mapping[str, Any], kind: str, raw: str) -> StatedSize
         quantity = STUD_DIAMETER
     if not _plausible(quantity, mm):
         lo, hi = PLAUSIBLE_MM[quantity]
-        raise InputError(f"dimension metafield {raw!r} gives {mm:.1f} mm, outside the plausible "
-                         f"{quantity.replace('_', ' ')} of {lo:.0f}-{hi:.0f} mm for a {kind}")
+        raise InputError(
+            f"dimension metafield {raw!r} gives {mm:.1f} mm, outside the plausible "
+            f"{quantity.replace('_', ' ')} of {lo:.0f}-{hi:.0f} mm for a {kind}"
+        )
     return StatedSize(quantity, round(mm, 2), "metafield", raw, note)
 
 
