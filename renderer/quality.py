@@ -27,8 +27,9 @@ def fidelity(candidate: np.ndarray, reference: np.ndarray, alpha: np.ndarray) ->
     """Return (SSIM, mean ΔE2000, pixels compared) of `candidate` against `reference` inside the piece.
 
     Both are uint8 RGB images of the same size; `alpha` (0..1, same size) is the placed piece's visible
-    alpha. SSIM is computed on the box around the piece and averaged inside the eroded mask; ΔE2000 is
-    the mean over the same pixels. A GPU refinement pass calls this again on its own output.
+    alpha. SSIM (on luma, Gaussian window σ 1.5) is computed on the box around the piece and averaged
+    inside the eroded mask; ΔE2000 is the mean over the same pixels. A GPU refinement pass calls this
+    again on its own output, with the CPU render as the reference.
     """
     if candidate.shape != reference.shape or candidate.shape[:2] != alpha.shape:
         raise ValueError(
@@ -45,17 +46,18 @@ def fidelity(candidate: np.ndarray, reference: np.ndarray, alpha: np.ndarray) ->
     r = reference[y0:y1, x0:x1]
     m = mask[y0:y1, x0:x1]
     if min(c.shape[:2]) >= 7:
+        # SSIM on luma (structure: edges, facets, links); colour is ΔE2000's job below.
+        weights = np.array([0.299, 0.587, 0.114], np.float32)
         _, smap = structural_similarity(
-            r,
-            c,
-            channel_axis=2,
+            r.astype(np.float32) @ weights,
+            c.astype(np.float32) @ weights,
             data_range=255,
             gaussian_weights=True,
             sigma=1.5,
             use_sample_covariance=False,
             full=True,
         )
-        ssim = float(smap.mean(axis=2)[m].mean())
+        ssim = float(smap[m].mean())
     else:
         ssim = float("nan")
     lab_c = rgb2lab(c[m][None].astype(np.float64) / 255.0)

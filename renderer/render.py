@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -263,6 +264,20 @@ def _render_one(
     return RenderOutcome(plate.id, kind, reason is None, image, alpha_out, report, reason)
 
 
+_strips: dict[int, Strip] = {}
+
+
+def _strip(cut: Cutout) -> Strip:
+    """Return the cutout's unwrapped chain, computed once per Cutout object (a job renders it many times)."""
+    key = id(cut)
+    strip = _strips.get(key)
+    if strip is None:
+        strip = unwrap(cut)
+        _strips[key] = strip
+        weakref.finalize(cut, _strips.pop, key, None)
+    return strip
+
+
 def render(
     product: np.ndarray | Cutout,
     kind: str,
@@ -292,5 +307,5 @@ def render(
         raise InputError(f"plate ids must be unique, got {ids}")
     cut = product if isinstance(product, Cutout) else cutout(product)
     stated, size_note = _resolve_size(kind, cut, size)
-    strip = unwrap(cut) if kind in (NECKLACE, PENDANT, BRACELET, ANKLET) else None
+    strip = _strip(cut) if kind in (NECKLACE, PENDANT, BRACELET, ANKLET) else None
     return [_render_one(p, kind, cut, strip, stated, size_note, opts) for p in plates]

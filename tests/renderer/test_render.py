@@ -307,3 +307,26 @@ def test_contact_sheet_and_encoding(pypi_plates, analysed, sample_cutouts) -> No
     data = encode_image(sheet, "jpeg", 85)
     assert Image.open(io.BytesIO(data)).size == (sheet.shape[1], sheet.shape[0])
     assert all(o.to_dict()["report"]["ssim"] is not None for o in outcomes if o.offered)
+
+
+def test_a_single_earring_is_mirrored_for_the_other_ear(pypi_plates, analysed, drawings) -> None:
+    from renderer import cutout
+
+    rgb, _, _ = drawings.photograph("drop_earrings", "white")
+    single = np.ascontiguousarray(rgb[:, : rgb.shape[1] // 2])  # the left earring of the pair alone
+    img = pypi_plates["grace_hopper"]
+    (o,) = render(
+        cutout(single),
+        "earrings",
+        [Plate("g", img, analysis=analysed(img))],
+        size=parse_size("3.5 cm", "earrings"),
+    )
+    assert o.offered
+    assert any("mirrored" in n for n in o.report.notes)
+    a = o.product_alpha
+    an = analysed(img)
+    halves = [a[:, : int(an.anchors["chin"].x)], a[:, int(an.anchors["chin"].x) :]]
+    left, right = (_centroid(h) for h in halves)
+    # one earring on each side, the same size, hanging at the same height
+    assert halves[0].sum() == pytest.approx(halves[1].sum(), rel=0.05)
+    assert left[1] == pytest.approx(right[1], abs=0.2 * an.face_scale.px_per_mm * 63)
