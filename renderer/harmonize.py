@@ -62,7 +62,7 @@ def light_gain(
     gain = (1 + strength * (full - 1)).astype(np.float32)
     note = (
         f"light gain R{gain[0]:.3f} G{gain[1]:.3f} B{gain[2]:.3f} "
-        f"(plate light {cast_plate.round(3).tolist()}, "
+        f"(plate light colour {' '.join(f'{v:.3f}' for v in cast_plate)}, "
         f"level {level:.2f}, match {strength:.2f})"
     )
     return gain, note
