@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     warm_up()
     cold_models = time.perf_counter() - t
 
-    plates = {"grace_hopper": _plate_bytes(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg")}
+    plates = {
+        "grace_hopper": _plate_bytes(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg")
+    }
     photos = next((p / "shared" / "photos" for p in ROOT.parents if (p / "shared" / "photos").is_dir()), None)
     if photos is not None and (photos / "hand_dorsal_female_white_bg.jpg").exists():
         plates["hand_dorsal"] = _plate_bytes(photos / "hand_dorsal_female_white_bg.jpg", (0.3, 0.0, 0.8, 1.0))
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         analyses[name] = analyze_plate(img)
         rows.append((f"plate analysis, {name}", *_median(lambda img=img: analyze_plate(img), args.repeat)))
     cuts = {}
-    for kind, pname, _ in jobs:
+    for _, pname, _ in jobs:
         data = products[pname].read_bytes()
         src = load_image(data).pixels
         cuts[pname] = cutout(src)
@@ -125,21 +127,33 @@ def main(argv: list[str] | None = None) -> int:
         if not o.offered:
             print(f"warning: {kind} on {plate_name} not offered: {o.reason}", file=sys.stderr)
         results[kind] = o
-        med = _median(lambda: render(cuts[pname], kind, [plate], size=size, options=opts), args.repeat)
+        med = _median(
+            lambda cut=cuts[pname], kind=kind, plate=plate, size=size: render(
+                cut, kind, [plate], size=size, options=opts
+            ),
+            args.repeat,
+        )
         rows.append((f"render {kind} on {plate_name} (cached analysis + cutout)", *med))
 
         def end_to_end(plate_name: str = plate_name, kind: str = kind, pname: str = pname, size=size) -> None:
             img = load_image(plates[plate_name]).rgb
             load_image(products[pname].read_bytes())
-            (out,) = render(cuts[pname], kind, [Plate(plate_name, img, analysis=analyses[plate_name])],
-                            size=size, options=opts)
+            (out,) = render(
+                cuts[pname],
+                kind,
+                [Plate(plate_name, img, analysis=analyses[plate_name])],
+                size=size,
+                options=opts,
+            )
             encode_image(out.image, "jpeg", 90)
 
         rows.append((f"end to end {kind}: decode + render + encode", *_median(end_to_end, args.repeat)))
 
     load = os.getloadavg()
-    print(f"renderer benchmark: {W}×{H} output, median of {args.repeat}; {os.cpu_count()} CPUs, "
-          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"renderer benchmark: {W}×{H} output, median of {args.repeat}; {os.cpu_count()} CPUs, "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     print(f"MediaPipe models built once in {cold_models:.2f} s (not in the rows below)")
     width = max(len(r[0]) for r in rows)
     print(f"{'step':{width}s}  {'median s':>9s} {'min s':>7s} {'max s':>7s}")
@@ -152,9 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         ratio = med / floor[kind][0]
         verdict = med <= 1.5 and ratio <= 3.0
         ok &= verdict
-        print(f"{kind:9s} render {med:.3f} s = {ratio:.2f}× I/O floor ({floor[kind][0]:.3f} s); goal ≤ 1.5 s and "
-              f"≤ 3×: {'met' if verdict else 'NOT met'}; offered={o.offered} SSIM {o.report.ssim:.4f} "
-              f"ΔE {o.report.delta_e:.2f} size {o.report.achieved_mm:.1f}/{o.report.stated['mm']:.1f} mm")
+        print(
+            f"{kind:9s} render {med:.3f} s = {ratio:.2f}× I/O floor ({floor[kind][0]:.3f} s); "
+            f"goal ≤ 1.5 s and ≤ 3×: {'met' if verdict else 'NOT met'}; offered={o.offered} SSIM {o.report.ssim:.4f} "
+            f"ΔE {o.report.delta_e:.2f} size {o.report.achieved_mm:.1f}/{o.report.stated['mm']:.1f} mm"
+        )
     return 0 if ok else 1
 
 
