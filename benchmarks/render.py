@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         ok &= verdict
         print(
             f"{kind:9s} render {med:.3f} s = {ratio:.2f}× I/O floor ({floor[kind][0]:.3f} s); "
-            f"goal ≤ 1.5 s and ≤ 3×: {'met' if verdict else 'NOT met'}; offered={o.offered} SSIM {o.report.ssim:.4f} "
+            f"goal ≤ 1.5 s and ≤ 3×: {'met' if verdict else 'NOT met'}; offered={o.offered} "
+            f"SSIM {o.report.ssim:.4f} "
             f"ΔE {o.report.delta_e:.2f} size {o.report.achieved_mm:.1f}/{o.report.stated['mm']:.1f} mm"
         )
     return 0 if ok else 1
