@@ -1,0 +1,235 @@
+"""Read a product from Shopify: its fields and media, its stated size, and the bytes of its source photo."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+import renderer
+from connector.admin import AdminClient
+from connector.fingerprint import MediaItem
+from connector.httpclient import shopify_http
+from connector.settings import Settings
+from connector.styles import HouseStyle
+from renderer.errors import InputError, WornError
+
+log = logging.getLogger(__name__)
+
+#: Where the Admin API's image URLs point. Shopify serves storefront assets from `{shop}/cdn/...` too, but
+#: "the old format will continue to be used in all API responses" (changelog "Changes to Asset URLs", 2023).
+CDN_HOSTS = frozenset({"cdn.shopify.com"})
+IMAGE_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/gif",
+        "image/heic",
+        "image/heif",
+        "image/avif",
+        "image/tiff",
+    }
+)
+MAX_REDIRECTS = 3
+# Variant option names that carry a size, in the languages merchants write them in.
+SIZE_OPTION_WORDS = (
+    "size", "length", "chain", "ring", "diameter", "drop",
+    "größe", "grösse", "länge", "ringgröße", "taille", "longueur", "talla", "largo", "longitud", "medida",
+    "misura", "lunghezza", "maat", "lengte", "storlek", "längd", "rozmiar", "długość", "tamanho",
+    "comprimento",
+)  # fmt: skip
+
+
+class ProductNotFound(WornError):
+    """The product no longer exists in the shop (deleted since the job was queued)."""
+
+    code = "product_not_found"
+
+
+class SourcePhotoError(WornError):
+    """The source photo could not be fetched; `retryable` says whether trying later may help."""
+
+    code = "source_photo"
+    retryable = False
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class SizeFinding:
+    """The stated size found for a product (None when it states none) and notes on values passed over."""
+
+    size: renderer.StatedSize | None
+    notes: tuple[str, ...] = field(default=())
+
+
+def fetch_product(client: AdminClient, gid: str) -> dict[str, Any]:
+    """Return the product node (fields, media, metafields, variants), or raise ProductNotFound."""
+    node = client.query("product", {"id": gid}).get("product")
+    if not isinstance(node, dict):
+        raise ProductNotFound(f"product {gid} no longer exists in {client.domain}")
+    return node
+
+
+def media_items(node: dict[str, Any]) -> list[MediaItem]:
+    """Return a GraphQL product's media as MediaItems, in the shop's order."""
+    items = []
+    for media in (node.get("media") or {}).get("nodes") or []:
+        image = media.get("image") or {}
+        items.append(
+            MediaItem(
+                gid=str(media.get("id")),
+                content_type=str(media.get("mediaContentType") or ""),
+                status=str(media.get("status") or ""),
+                url=image.get("url"),
+                alt=media.get("alt"),
+                width=image.get("width"),
+                height=image.get("height"),
+            )
+        )
+    return items
+
+
+def _metafields(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    nodes = (node.get("metafields") or {}).get("nodes") or []
+    return {f"{m.get('namespace')}.{m.get('key')}": m for m in nodes if isinstance(m, dict)}
+
+
+def _size_options(node: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return (option name, value) of the first variant, size-named options first."""
+    variants = (node.get("variants") or {}).get("nodes") or []
+    if not variants:
+        return []
+    options = [
+        (str(o.get("name", "")), str(o.get("value", ""))) for o in variants[0].get("selectedOptions") or []
+    ]
+    options = [(name, value) for name, value in options if value and value.lower() != "default title"]
+    named = [o for o in options if any(word in o[0].lower() for word in SIZE_OPTION_WORDS)]
+    return named + [o for o in options if o not in named]
+
+
+def stated_size(node: dict[str, Any], kind: str, style: HouseStyle) -> SizeFinding:
+    """Find the piece's stated size: the style's size metafields for `kind` first, then variant options.
+
+    A value that states a size that cannot be real is passed over with a note (the merchant sees it);
+    a product that states nothing gets None and the renderer assumes a typical size.
+    """
+    notes: list[str] = []
+    metafields = _metafields(node)
+    candidates: list[tuple[str, str | dict[str, Any]]] = []
+    for name in style.jewelry.size_metafields.get(kind, []):  # type: ignore[call-overload]
+        field_ = metafields.get(name)
+        if field_ is None or not str(field_.get("value", "")).strip():
+            continue
+        value: str | dict[str, Any] = str(field_["value"])
+        if str(field_.get("type", "")).startswith("list.") or value.lstrip().startswith("["):
+            notes.append(f"metafield {name} is a list ({field_.get('type')}); Worn reads single values")
+            continue
+        if value.lstrip().startswith("{"):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                notes.append(f"metafield {name} holds invalid JSON {value[:60]!r}")
+                continue
+        candidates.append((f"metafield {name}", value))
+    candidates += [(f"option {name!r}", value) for name, value in _size_options(node)]
+    for source, value in candidates:
+        try:
+            size = renderer.parse_size(value, kind)
+        except InputError as exc:
+            notes.append(f"{source}: {exc}")
+            continue
+        if size is not None:
+            return SizeFinding(size, tuple(notes))
+    return SizeFinding(None, tuple(notes))
+
+
+# --- the source photo ------------------------------------------------------------------------------------
+
+
+def allowed_source(url: str, settings: Settings, shop_domain: str) -> bool:
+    """Say whether Worn may download `url`: Shopify's CDN, the shop's own /cdn/ path, or the dev-shop."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and (
+        host in CDN_HOSTS or (host == shop_domain and parts.path.startswith("/cdn/"))
+    ):
+        return True
+    base = settings.SHOPIFY_BASE_URL
+    return base is not None and (url == base or url.startswith(base + "/"))
+
+
+def download_photo(
+    settings: Settings, url: str, *, shop_domain: str, http: httpx.Client | None = None
+) -> tuple[bytes, str]:
+    """Download a product photo within the size and time limits; return (bytes, content type).
+
+    Refuses hosts other than Shopify's (and the dev-shop when configured), redirects that leave them,
+    answers that are not images, and files over SOURCE_PHOTO_MAX_BYTES.
+    """
+    client = http or shopify_http(settings)
+    limit = settings.SOURCE_PHOTO_MAX_BYTES
+    timeout = settings.SOURCE_PHOTO_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
+    for _hop in range(MAX_REDIRECTS + 1):
+        if not allowed_source(url, settings, shop_domain):
+            raise SourcePhotoError(
+                f"source photo {url[:200]!r} is not on Shopify's CDN ({', '.join(sorted(CDN_HOSTS))}); "
+                "Worn downloads product photos only from Shopify"
+            )
+        try:
+            with client.stream("GET", url, timeout=timeout, follow_redirects=False) as response:
+                if response.is_redirect:
+                    url = urljoin(url, response.headers.get("Location", ""))
+                    continue
+                if response.status_code >= 500 or response.status_code == 429:
+                    raise SourcePhotoError(
+                        f"source photo {url[:200]!r}: HTTP {response.status_code}", retryable=True
+                    )
+                if response.status_code != 200:
+                    raise SourcePhotoError(f"source photo {url[:200]!r}: HTTP {response.status_code}")
+                content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                if content_type not in IMAGE_TYPES:
+                    raise SourcePhotoError(
+                        f"source photo {url[:200]!r} is {content_type or 'untyped'}, not an image "
+                        f"(expected one of {', '.join(sorted(IMAGE_TYPES))})"
+                    )
+                declared = response.headers.get("Content-Length")
+                if declared is not None and declared.isdigit() and int(declared) > limit:
+                    raise SourcePhotoError(_too_large(url, int(declared), limit))
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes(64 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise SourcePhotoError(_too_large(url, size, limit))
+                    if time.monotonic() > deadline:
+                        raise SourcePhotoError(
+                            f"source photo {url[:200]!r} took longer than {timeout:.0f} s", retryable=True
+                        )
+                    chunks.append(chunk)
+                return b"".join(chunks), content_type
+        except httpx.TimeoutException:
+            raise SourcePhotoError(
+                f"source photo {url[:200]!r} took longer than {timeout:.0f} s", retryable=True
+            ) from None
+        except httpx.TransportError as exc:
+            raise SourcePhotoError(
+                f"source photo {url[:200]!r}: network error ({type(exc).__name__})", retryable=True
+            ) from None
+    raise SourcePhotoError(f"source photo {url[:200]!r}: more than {MAX_REDIRECTS} redirects")
+
+
+def _too_large(url: str, size: int, limit: int) -> str:
+    return (
+        f"source photo {url[:200]!r} is larger than {limit / 1e6:.0f} MB (at least {size / 1e6:.1f} MB); "
+        "setting SOURCE_PHOTO_MAX_BYTES"
+    )
