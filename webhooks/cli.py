@@ -16,6 +16,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "webhooks.commands:add_migrate",
         "webhooks.commands:migrate",
     ),
+    "worker": (
+        "take render, write-back and maintenance jobs off the queues and do them (--once, --max-jobs N)",
+        "connector.cli:add_worker",
+        "connector.cli:worker",
+    ),
+    "backfill": (
+        "queue renders for a shop's existing catalog (--shop X [--kind K] [--limit N]); resumable",
+        "connector.cli:add_backfill",
+        "connector.cli:backfill",
+    ),
 }
 
 
