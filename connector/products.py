@@ -228,8 +228,12 @@ def download_photo(
     raise SourcePhotoError(f"source photo {url[:200]!r}: more than {MAX_REDIRECTS} redirects")
 
 
+def _human(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{size / 1e3:.0f} kB"
+
+
 def _too_large(url: str, size: int, limit: int) -> str:
     return (
-        f"source photo {url[:200]!r} is larger than {limit / 1e6:.0f} MB (at least {size / 1e6:.1f} MB); "
+        f"source photo {url[:200]!r} is larger than {_human(limit)} (at least {_human(size)}); "
         "setting SOURCE_PHOTO_MAX_BYTES"
     )
