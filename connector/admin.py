@@ -163,6 +163,11 @@ class ThrottleState:
             return max(0.0, (float(requested) - bucket.available) / bucket.restore_rate)
         return None
 
+    def cost_of(self, operation: str) -> float | None:
+        """Return the requestedQueryCost Shopify last reported for `operation`."""
+        with self._lock:
+            return self._costs.get(operation)
+
     def forget(self, shop: str | None = None) -> None:
         """Drop the estimates of one shop (or all)."""
         with self._lock:
@@ -354,9 +359,10 @@ class AdminClient:
             codes = _error_codes(errors)
             if "THROTTLED" in codes:
                 self.stats.throttled += 1
-                # Wait what the bucket needs to refill for this query, spread a little; never a tight loop.
-                wait = throttle_wait if throttle_wait is not None else backoff
-                return _Failure("throttled", max(wait, 0.05) * (1 + self._rng.uniform(0, self.retry.jitter)))
+                # Wait what the bucket needs to refill for this query, and never less than half the
+                # backoff: a THROTTLED answer that claims a full bucket must not become a tight loop.
+                wait = max(throttle_wait or 0.0, backoff / 2)
+                return _Failure("throttled", wait * (1 + self._rng.uniform(0, self.retry.jitter)))
             if "INTERNAL_SERVER_ERROR" in codes:
                 return _Failure("internal server error", backoff)
             message = _error_messages(errors)

@@ -41,6 +41,21 @@ def devshop() -> Iterator[RunningDevShop]:
 
 
 @pytest.fixture
+def start_devshop() -> Iterator[Callable[..., RunningDevShop]]:
+    """Return a starter of dev-shops of this test alone (own clock, own limits); stopped after it."""
+    started: list[RunningDevShop] = []
+
+    def start(**changes: object) -> RunningDevShop:
+        running = start_in_thread(fast_config(**changes))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
 def control(devshop: RunningDevShop) -> Iterator[DevShopControl]:
     """Drive the dev-shop's control API; fault switches are reset after the test."""
     driver = DevShopControl(devshop)
