@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable
@@ -11,11 +10,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from devshop import specs
 from devshop.clock import Clock
 from devshop.config import DevShopConfig
-from devshop.media import MediaProcessor, decode_image
+from devshop.media import Decoded, MediaProcessor, decode_image
 from devshop.scheduler import Scheduler
-from devshop.store import Job, Media, Metafield, Product, Shop, Store, Variant
+from devshop.store import Job, Media, Product, Shop, Store
 from devshop.taxonomy import normalize_category
 from renderer.errors import InputError
 
@@ -51,12 +51,6 @@ class UserErrors:
         return bool(self.items)
 
 
-def slugify(text: str) -> str:
-    """Return a product handle for ``text`` (lowercase ASCII words joined by dashes)."""
-    ascii_text = text.encode("ascii", "ignore").decode("ascii").lower()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-") or "product"
-
-
 def valid_source_url(value: str) -> bool:
     """Say whether ``value`` is an http(s) URL Shopify could fetch."""
     parsed = urlparse(value)
@@ -81,9 +75,8 @@ class Catalog:
         self._scheduler = scheduler
         self._processor = processor
         self._emit = emit
-        self._decoded: dict[
-            str, Any
-        ] = {}  # blob key -> Decoded, so a 500-product catalog decodes each photo once
+        # blob key -> Decoded, so a 500-product catalog decodes each shared photo once
+        self._decoded: dict[str, Decoded] = {}
 
     def _now(self) -> datetime:
         # Shopify's timestamps have one-second precision; `updated_at:>X` filters depend on it.
@@ -125,19 +118,19 @@ class Catalog:
         """Create a product as the merchant would, with photos; send products/create."""
         with self._store.lock:
             now = self._now()
-            title = _required_text(spec, "title")
+            title = specs.required_text(spec, "title")
             product = Product(
                 id=self._store.new_id(),
                 shop=shop.handle,
                 title=title,
-                handle=self._unique_handle(shop, spec.get("handle") or slugify(title)),
+                handle=self._unique_handle(shop, spec.get("handle") or specs.slugify(title)),
                 created_at=now,
                 updated_at=now,
                 published_at=now,
             )
-            self._apply_fields(product, spec)
-            product.options, product.variants = self._variants(spec, now)
-            product.metafields = self._metafields(spec.get("metafields") or [])
+            specs.apply_fields(product, spec)
+            product.options, product.variants = specs.options_and_variants(spec, now, self._store.new_id)
+            product.metafields = specs.metafields(spec.get("metafields") or [], self._store.new_id)
             self._store.products[product.id] = product
             for photo in photos:
                 self._add_merchant_photo(shop, product, photo, ready=ready)
@@ -157,11 +150,13 @@ class Catalog:
                     raise InputError(
                         f"media {media_id} is not on product {product.id}; its media are {product.media_ids}"
                     )
-            self._apply_fields(product, spec)
+            specs.apply_fields(product, spec)
             if "options" in spec or "variants" in spec:
-                product.options, product.variants = self._variants(spec, self._now())
+                product.options, product.variants = specs.options_and_variants(
+                    spec, self._now(), self._store.new_id
+                )
             if "metafields" in spec:
-                product.metafields = self._metafields(spec["metafields"] or [])
+                product.metafields = specs.metafields(spec["metafields"] or [], self._store.new_id)
             for media_id in remove_media:
                 self._delete_media(shop, self._store.media[media_id])
             for photo in add:
@@ -171,101 +166,6 @@ class Catalog:
             self._emit(shop, "products/update", [product], None)
             self._store.save()
             return product
-
-    def _apply_fields(self, product: Product, spec: dict[str, Any]) -> None:
-        if "title" in spec:
-            product.title = _required_text(spec, "title")
-        for key, attr in (("body_html", "body_html"), ("vendor", "vendor"), ("product_type", "product_type")):
-            if key in spec:
-                product.__setattr__(attr, _text(spec, key))
-        if "tags" in spec:
-            product.tags = _tags(spec["tags"])
-        if "status" in spec:
-            status = str(spec["status"]).upper()
-            if status not in ("ACTIVE", "DRAFT", "ARCHIVED"):
-                raise InputError(f"product status must be active, draft or archived, got {spec['status']!r}")
-            product.status = status
-        if "category" in spec:
-            try:
-                product.category = (
-                    None if spec["category"] in (None, "") else normalize_category(spec["category"])
-                )
-            except KeyError as exc:
-                raise InputError(str(exc.args[0])) from exc
-
-    def _variants(self, spec: dict[str, Any], now: Any) -> tuple[list[dict[str, Any]], list[Variant]]:
-        raw_options = spec.get("options") or []
-        if not isinstance(raw_options, list) or len(raw_options) > 3:
-            raise InputError(
-                f"product options must be a list of at most 3 {{name, values}}, got {raw_options!r}"
-            )
-        options: list[dict[str, Any]] = []
-        for position, option in enumerate(raw_options, 1):
-            if not isinstance(option, dict) or not option.get("name") or not option.get("values"):
-                raise InputError(
-                    f"product option {position} needs a name and a non-empty values list, got {option!r}"
-                )
-            options.append(
-                {
-                    "id": self._store.new_id(),
-                    "name": str(option["name"]),
-                    "position": position,
-                    "values": [str(v) for v in option["values"]],
-                }
-            )
-        raw_variants: list[Any] | None = spec.get("variants")
-        if raw_variants is None:
-            # One variant per value of the first option, like a merchant adding sizes.
-            combos = [[v] for v in options[0]["values"]] if options else [["Default Title"]]
-            raw_variants = [{"options": c} for c in combos]
-            if not options:
-                options = [
-                    {"id": self._store.new_id(), "name": "Title", "position": 1, "values": ["Default Title"]}
-                ]
-        variants = []
-        for position, raw in enumerate(raw_variants, 1):
-            values = [str(v) for v in raw.get("options", [])] if isinstance(raw, dict) else []
-            if len(values) != len(options):
-                raise InputError(
-                    f"variant {position} must give one value per option {[o['name'] for o in options]}, "
-                    f"got {values!r}"
-                )
-            variants.append(
-                Variant(
-                    id=self._store.new_id(),
-                    title=" / ".join(values),
-                    price=str(raw.get("price", "49.00")),
-                    options=values,
-                    position=position,
-                    inventory_item_id=self._store.new_id(),
-                    created_at=now,
-                    updated_at=now,
-                    sku=raw.get("sku"),
-                )
-            )
-        return options, variants
-
-    def _metafields(self, raw: list[Any]) -> list[Metafield]:
-        fields = []
-        for item in raw:
-            if (
-                not isinstance(item, dict)
-                or not all(item.get(k) for k in ("namespace", "key", "type"))
-                or "value" not in item
-            ):
-                raise InputError(f"a metafield needs namespace, key, type and value, got {item!r}")
-            value = item["value"]
-            text = value if isinstance(value, str) else json.dumps(value)
-            fields.append(
-                Metafield(
-                    id=self._store.new_id(),
-                    namespace=item["namespace"],
-                    key=item["key"],
-                    type=item["type"],
-                    value=text,
-                )
-            )
-        return fields
 
     def _unique_handle(self, shop: Shop, base: str) -> str:
         taken = {p.handle for p in self._store.shop_products(shop.handle)}
@@ -338,7 +238,7 @@ class Catalog:
                 if fields.get(key) is not None:
                     setattr(product, attr, fields[key])
             if fields.get("tags") is not None:
-                product.tags = _tags(fields["tags"])
+                product.tags = specs.tags(fields["tags"])
             if "category" in fields:
                 product.category = category
             for item in media_inputs:
@@ -550,33 +450,3 @@ class Catalog:
 def _filename_of(url: str) -> str:
     name = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
     return name or "image"
-
-
-def _text(spec: dict[str, Any], key: str) -> str:
-    value = spec[key]
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InputError(f"product {key} must be text, got {value!r}")
-    return value
-
-
-def _required_text(spec: dict[str, Any], key: str) -> str:
-    value = spec.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(f"product {key} must be non-empty text, got {value!r}")
-    return value
-
-
-def _tags(value: Any) -> list[str]:
-    if isinstance(value, str):
-        items = value.split(",")
-    elif isinstance(value, list) and all(isinstance(t, str) for t in value):
-        items = value
-    else:
-        raise InputError(f"tags must be a list of strings or one comma-separated string, got {value!r}")
-    seen: list[str] = []
-    for tag in (t.strip() for t in items):
-        if tag and tag not in seen:
-            seen.append(tag)
-    return seen

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from devshop.config import SHOPIFY_RETRY_DELAYS_S, DevShopConfig
+from devshop.config import SHOPIFY_RETRY_DELAYS_S, DevShopConfig, FaultSwitches
 from devshop.server import serve
 from renderer.errors import ConfigError
 
@@ -51,10 +52,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="comma-separated webhook retry delays in seconds (default: Shopify's, about 4 h)",
     )
+    parser.add_argument(
+        "--faults",
+        default=None,
+        help='initial fault switches as JSON, e.g. {"webhook_drop_rate": 0.2, "webhook_out_of_order": true}',
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> DevShopConfig:
     """Turn parsed options into a validated DevShopConfig."""
+    faults = FaultSwitches()
+    if args.faults:
+        try:
+            changes = json.loads(args.faults)
+        except ValueError as exc:
+            raise ConfigError(
+                f"--faults must be a JSON object of fault switches, got {args.faults!r}"
+            ) from exc
+        if not isinstance(changes, dict):
+            raise ConfigError(f"--faults must be a JSON object of fault switches, got {args.faults!r}")
+        faults = faults.merged(changes)
     delays: tuple[float, ...] = SHOPIFY_RETRY_DELAYS_S
     if args.retry_delays:
         try:
@@ -74,6 +91,7 @@ def config_from_args(args: argparse.Namespace) -> DevShopConfig:
         data_dir=args.data_dir,
         seed=not args.no_seed,
         seed_photos_dir=args.seed_photos,
+        faults=faults,
     )
     config.validate()
     return config

@@ -357,7 +357,6 @@ def session_token(handle: str) -> ResponseReturnValue:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise InputError(f"{key} must be a whole number >= 0, got {value!r}")
     token, claims = mint_session_token(
-        core.clock,
         core.config.api_key,
         core.config.api_secret,
         shop.domain,

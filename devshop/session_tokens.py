@@ -1,14 +1,19 @@
-"""Mint and check App Bridge session (ID) tokens: HS256 JWTs signed with the app's secret."""
+"""Mint and check App Bridge session (ID) tokens: HS256 JWTs signed with the app's secret.
+
+Session tokens live on the wall clock, not on the simulator's shiftable clock: the app checks
+them with the wall clock (shopifyapp, PyJWT), and they are minted for a request in progress, so
+advancing ``/_devshop/clock`` (to age access tokens) must not make fresh session tokens look
+issued in the future. Tests get an expired one by backdating it (``age_s``).
+"""
 
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from typing import Any
 
 import jwt
-
-from devshop.clock import Clock
 
 REQUIRED_CLAIMS = ("iss", "dest", "aud", "sub", "exp", "nbf", "iat", "jti", "sid")
 LEEWAY_S = 10  # Shopify's libraries allow ten seconds of clock skew
@@ -19,7 +24,6 @@ class SessionTokenError(Exception):
 
 
 def mint_session_token(
-    clock: Clock,
     api_key: str,
     api_secret: str,
     shop_domain: str,
@@ -32,7 +36,7 @@ def mint_session_token(
 
     ``age_s`` backdates the token (a token older than its ``ttl_s`` is already expired).
     """
-    issued = int(clock.timestamp()) - age_s
+    issued = int(time.time()) - age_s
     claims = {
         "iss": f"https://{shop_domain}/admin",
         "dest": f"https://{shop_domain}",
@@ -47,9 +51,7 @@ def mint_session_token(
     return jwt.encode(claims, api_secret, algorithm="HS256"), claims
 
 
-def verify_session_token(
-    clock: Clock, token: str, api_key: str, api_secret: str, shop_domain: str
-) -> dict[str, Any]:
+def verify_session_token(token: str, api_key: str, api_secret: str, shop_domain: str) -> dict[str, Any]:
     """Return the claims of a valid token for ``shop_domain``, or raise SessionTokenError."""
     try:
         claims = jwt.decode(
@@ -57,7 +59,7 @@ def verify_session_token(
             api_secret,
             algorithms=["HS256"],
             audience=api_key,
-            # Expiry is checked below against the simulator's clock, which tests can move.
+            # Checked below with Shopify's ten seconds of leeway and a message saying which failed.
             options={
                 "verify_exp": False,
                 "verify_nbf": False,
@@ -71,7 +73,7 @@ def verify_session_token(
         raise SessionTokenError("Session token audience is not this app's API key") from exc
     except jwt.PyJWTError as exc:
         raise SessionTokenError(f"Session token is malformed: {exc}") from exc
-    now = clock.timestamp()
+    now = time.time()
     if claims["exp"] + LEEWAY_S < now:
         raise SessionTokenError("Session token has expired")
     if claims["nbf"] - LEEWAY_S > now:

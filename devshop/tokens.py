@@ -114,7 +114,7 @@ class TokenAuthority:
                 )
             try:
                 claims = verify_session_token(
-                    self._clock, subject, self._config.api_key, self._config.api_secret, shop.domain
+                    subject, self._config.api_key, self._config.api_secret, shop.domain
                 )
             except SessionTokenError as exc:
                 return _error(400, "invalid_subject_token", str(exc))

@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+
+from renderer.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +60,34 @@ def test_serve_starts_seeded_on_the_given_port_and_prints_where_to_look() -> Non
     finally:
         process.terminate()
         process.communicate(timeout=10)  # drains and closes the pipe
+
+
+def test_options_build_the_config() -> None:
+    import argparse
+
+    from devshop import add_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(
+        [
+            "--port",
+            "0",
+            "--retry-delays",
+            "1,2.5",
+            "--faults",
+            '{"webhook_drop_rate": 0.5}',
+            "--no-seed",
+            "--media-delay",
+            "0.2",
+        ]
+    )
+    config = config_from_args(args)
+    assert config.webhook_retry_delays_s == (1.0, 2.5) and config.faults.webhook_drop_rate == 0.5
+    assert (config.seed, config.media_processing_delay_s) == (False, 0.2)
+    bad = parser.parse_args(["--faults", '{"webhook_drop_rate": 5}'])
+    with pytest.raises(ConfigError, match="webhook_drop_rate"):
+        config_from_args(bad)
 
 
 def test_bad_options_exit_with_a_message() -> None:

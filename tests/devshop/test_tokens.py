@@ -226,3 +226,16 @@ def test_online_tokens_carry_the_user(devshop: RunningDevShop) -> None:
     body = response.json()
     assert body["access_token"].startswith("shpua_") and body["associated_user"]["id"] == 42
     assert body["expires_in"] == 86399 and "refresh_token" not in body
+
+
+def test_session_tokens_stay_on_the_wall_clock_when_the_clock_is_advanced(devshop: RunningDevShop) -> None:
+    handle = new_shop(devshop)
+    control(devshop, "POST", "/clock", json={"advance_s": 7200})
+    # Minted after the shift, the token is still valid for an app checking with the wall clock ...
+    result = exchange_offline_token(devshop, handle)
+    assert result.ok, result.log
+    # ... and the access token it bought expires on the simulator's clock.
+    session = ShopSession(devshop, handle, result.access_token.token)
+    assert session.gql("{ shop { name } }").ok
+    control(devshop, "POST", "/clock", json={"advance_s": 3601})
+    assert session.gql("{ shop { name } }").log.code == "unauthorized"

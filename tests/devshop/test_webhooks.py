@@ -268,3 +268,21 @@ def test_deliveries_stop_when_no_address_is_configured(shop: ShopSession, receiv
     log = control(shop.devshop, "GET", f"/deliveries?shop={shop.handle}").json()
     assert [e["outcome"] for e in log] == ["no_address"]
     assert receiver.requests == []
+
+
+def test_a_slow_app_times_out_and_is_retried(receiver: WebhookReceiver) -> None:
+    running = start_devshop(
+        app_webhook_url=receiver.url, webhook_timeout_s=0.2, webhook_retry_delays_s=(0.05,)
+    )
+    try:
+        receiver.delay_s = 0.4  # longer than the (compressed) 5-second limit Shopify gives an app
+        handle = new_shop(running)
+        control(running, "POST", f"/shops/{handle}/products", json={"title": "Slowly received ring"})
+        receiver.wait_for(2)
+        settle(running)
+        log = control(running, "GET", f"/deliveries?shop={handle}&payload=0").json()
+        assert [e["outcome"] for e in log] == ["failed", "failed", "gave_up"]
+        assert "ReadTimeout" in log[0]["error"]
+    finally:
+        receiver.delay_s = 0.0
+        running.stop()
