@@ -16,6 +16,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "webhooks.commands:add_migrate",
         "webhooks.commands:migrate",
     ),
+    "serve": (
+        "run the web app (Shopify webhooks, health checks) under gunicorn",
+        "webhooks.serve:add_arguments",
+        "webhooks.serve:run",
+    ),
 }
 
 
