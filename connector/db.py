@@ -90,6 +90,18 @@ class Database:
         self.engine.dispose()
 
 
+def insert_or_skip(session: Session, model: Any) -> Any:
+    """Return an INSERT for `model` on the session's database that takes `.on_conflict_do_nothing(...)`.
+
+    The unique index then decides between two writers racing to create the same row, with no
+    read-then-write window (SQLite and PostgreSQL both speak INSERT ... ON CONFLICT DO NOTHING).
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
+
+
 def table_counts(db: Database, tables: list[str]) -> dict[str, int]:
     """Return the row count of each named table (for tests and diagnostics)."""
     with db.engine.connect() as conn:

@@ -16,6 +16,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "webhooks.commands:add_migrate",
         "webhooks.commands:migrate",
     ),
+    "serve": (
+        "run the web app (Shopify webhooks, health checks) under gunicorn",
+        "webhooks.serve:add_arguments",
+        "webhooks.serve:run",
+    ),
     "worker": (
         "take render, write-back and maintenance jobs off the queues and do them (--once, --max-jobs N)",
         "connector.cli:add_worker",

@@ -1,0 +1,362 @@
+"""Decide what a product update means for Worn, record it, and queue at most one render for it.
+
+The one decision path behind webhooks, reconciliation and backfill. Given a shop and a `ProductSnapshot`:
+
+1. skip a shop that is not active, and a snapshot older than the newest one already processed (`stale`);
+2. classify the product under the shop's current house style (`connector.jewelry.classify`);
+3. fingerprint its *source* photos: its ready images minus every image Worn created (by the MediaImage
+   GIDs recorded in `write_backs`, and the alt-text marker) — so Worn's own write-back changes nothing;
+4. when the fingerprint changed, supersede the product's pending jobs and unapproved drafts, create one
+   `RenderJob` keyed by shop, product, fingerprint and style version, and send `{"render_job": id}` to the
+   render queue right after the caller commits.
+
+It reads and writes only the database, in the caller's session (no network, no image decoding): it runs
+inside the webhook request. The caller commits; the queue message goes out after the commit (see
+`connector.outbox`). A job left `queued` with no message (a crash between commit and send) is found by
+`state = 'queued' AND updated_at < now - N minutes` and sent again; consumers are idempotent by job id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from connector.db import insert_or_skip
+from connector.fingerprint import MediaItem, source_fingerprint, source_media
+from connector.jewelry import Classification, classify
+from connector.models import Draft, Product, RenderJob, Shop, StyleVersion, WriteBack, utcnow
+from connector.outbox import send_after_commit
+from connector.queue import RENDER
+from connector.services import Services
+from connector.shopstyle import assign_style, freeze
+from connector.snapshot import ProductSnapshot
+from connector.styles import HouseStyle, parse_style
+from renderer.errors import InputError
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("webhook", "reconcile", "backfill", "manual")
+PENDING_JOB_STATES = ("queued", "failed")
+#: Every code `process_product` and `mark_deleted` answer with.
+CODES = (
+    "queued",  # a render job was created (or revived) and will be sent after the commit
+    "in_progress",  # the same render is already queued or running
+    "unchanged",  # the source photos are the ones already rendered or queued
+    "stale",  # older than what was already processed for this product
+    "shop_inactive",  # the shop uninstalled Worn
+    "archived",  # the product is archived
+    "not_jewelry",
+    "unsupported_kind",
+    "unknown_kind",
+    "kind_disabled",
+    "no_plate",
+    "no_photo",  # jewelry, but no ready image of its own yet
+    "deleted",
+)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What happened to one product snapshot: a stable code, the reason in words, and the rows involved."""
+
+    code: str
+    detail: str
+    product_gid: str
+    product_id: int | None = None
+    kind: str | None = None
+    fingerprint: str | None = None
+    job_id: int | None = None
+    superseded_jobs: int = 0
+    superseded_drafts: int = 0
+
+
+# --- the shop's style ------------------------------------------------------------------------------------
+
+_STYLE_CACHE: dict[tuple[int, str], HouseStyle] = {}
+
+
+def shop_style(services: Services, session: Session, shop: Shop) -> tuple[HouseStyle, StyleVersion]:
+    """Return the shop's current style and version, giving a shop without one the default style first."""
+    version = _style_version(session, shop)
+    if version is None:
+        # Two first deliveries of a new shop at once: the second waits here, then finds the first's style.
+        _lock(session, select(Shop).where(Shop.id == shop.id))
+        version = _style_version(session, shop)
+    if version is None:
+        style = freeze(services.default_style, services.settings.STYLES_DIR, services.storage)
+        version = assign_style(session, shop, style)
+        log.info("shop %s starts with house style %r (version %s)", shop.domain, style.name, version.id)
+    key = (version.id, version.content_hash)
+    style = _STYLE_CACHE.get(key)
+    if style is None:
+        # Versions are immutable, so a parsed copy is good for as long as the process lives.
+        style = parse_style(version.document, f"style version {version.id} of {shop.domain}")
+        if len(_STYLE_CACHE) > 1024:
+            _STYLE_CACHE.clear()
+        _STYLE_CACHE[key] = style
+    return style, version
+
+
+def _style_version(session: Session, shop: Shop) -> StyleVersion | None:
+    version = session.get(StyleVersion, shop.style_version_id) if shop.style_version_id else None
+    return version if version is not None and version.shop_id == shop.id else None
+
+
+# --- rows ------------------------------------------------------------------------------------------------
+
+
+def _lock(session: Session, query: Any) -> Any:
+    """Run `query` for one row, re-read from the database and, on PostgreSQL, locked until commit.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: rows inserted meanwhile that reference this one (deliveries, jobs)
+    hold KEY SHARE locks on it, which FOR UPDATE would wait for, and two such waits deadlock.
+    """
+    query = query.execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    return session.scalar(query)
+
+
+def lock_product(session: Session, shop: Shop, product_gid: str) -> tuple[Product, bool]:
+    """Return the product's row, created when missing, locked until commit on PostgreSQL (SQLite's writers
+    are serialized already), and whether it was created now.
+
+    Two deliveries for one product at once are decided one after the other, so neither sees stale state.
+    """
+    query = select(Product).where(Product.shop_id == shop.id, Product.product_gid == product_gid)
+    product = _lock(session, query)
+    if product is not None:
+        return product, False
+    now = utcnow()
+    created = session.execute(
+        insert_or_skip(session, Product)
+        .values(shop_id=shop.id, product_gid=product_gid, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["shop_id", "product_gid"])
+        .returning(Product.id)
+    ).scalar()
+    product = _lock(session, query)
+    assert product is not None  # inserted just now, or by the delivery we waited for
+    return product, created is not None
+
+
+def worn_media_gids(session: Session, shop_id: int, media: Iterable[MediaItem]) -> frozenset[str]:
+    """Return which of `media` Worn wrote itself (by the MediaImage GIDs its write-backs recorded)."""
+    gids = {item.gid for item in media}
+    if not gids:
+        return frozenset()
+    rows = session.scalars(
+        select(WriteBack.media_gid).where(WriteBack.shop_id == shop_id, WriteBack.media_gid.in_(gids))
+    )
+    return frozenset(gid for gid in rows if gid)
+
+
+def supersede_pending(session: Session, product: Product, *, keep: str | None = None) -> tuple[int, int]:
+    """Mark the product's pending jobs (but the one keyed `keep`) and unapproved drafts superseded."""
+    now = utcnow()
+    jobs = update(RenderJob).where(
+        RenderJob.shop_id == product.shop_id,
+        RenderJob.product_id == product.id,
+        RenderJob.state.in_(PENDING_JOB_STATES),
+    )
+    if keep is not None:
+        jobs = jobs.where(RenderJob.idempotency_key != keep)
+    job_count = session.execute(
+        jobs.values(state="superseded", updated_at=now).execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    draft_count = session.execute(
+        update(Draft)
+        .where(
+            Draft.shop_id == product.shop_id,
+            Draft.product_id == product.id,
+            Draft.state == "awaiting_review",
+        )
+        .values(state="superseded", updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return job_count, draft_count
+
+
+def _create_job(
+    session: Session, product: Product, key: str, fingerprint: str, version_id: int, trigger: str
+) -> int | None:
+    now = utcnow()
+    return session.execute(  # type: ignore[no-any-return]
+        insert_or_skip(session, RenderJob)
+        .values(
+            shop_id=product.shop_id,
+            product_id=product.id,
+            style_version_id=version_id,
+            idempotency_key=key,
+            source_fingerprint=fingerprint,
+            trigger=trigger,
+            state="queued",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(RenderJob.id)
+    ).scalar()
+
+
+def _queue_render(
+    session: Session,
+    product: Product,
+    snapshot: ProductSnapshot,
+    fingerprint: str,
+    version_id: int,
+    trigger: str,
+) -> tuple[int, bool, str]:
+    """Return (job id, whether a message is to be sent, how) for the render of this fingerprint and style."""
+    key = f"{product.shop_id}:{product.product_gid}:{fingerprint}:{version_id}"
+    job_id = _create_job(session, product, key, fingerprint, version_id, trigger)
+    if job_id is not None:
+        return job_id, True, "new render job"
+    existing = session.execute(
+        select(RenderJob.id, RenderJob.state).where(RenderJob.idempotency_key == key)
+    ).one()
+    if existing.state in ("queued", "running"):
+        return existing.id, False, f"render job {existing.id} is already {existing.state}"
+    if existing.state in ("superseded", "cancelled", "failed"):
+        # The photos went back to ones whose render never finished: that same job runs again.
+        session.execute(
+            update(RenderJob)
+            .where(RenderJob.id == existing.id)
+            .values(state="queued", attempts=0, last_error=None, started_at=None, finished_at=None)
+            .values(updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return existing.id, True, f"render job {existing.id} ({existing.state}) queued again"
+    # Done before, and its drafts superseded since: render again, keyed by this update so that the same
+    # update processed twice still makes one job.
+    rerender_key = f"{key}:{snapshot.updated_at:%Y%m%dT%H%M%S%f}"
+    job_id = _create_job(session, product, rerender_key, fingerprint, version_id, trigger)
+    if job_id is not None:
+        return job_id, True, f"new render job (job {existing.id} rendered these photos before)"
+    again = session.scalars(select(RenderJob.id).where(RenderJob.idempotency_key == rerender_key)).one()
+    return again, False, f"render job {again} exists for this update"
+
+
+# --- the decision ----------------------------------------------------------------------------------------
+
+
+def process_product(
+    services: Services,
+    session: Session,
+    shop: Shop,
+    snapshot: ProductSnapshot,
+    *,
+    source: str,
+    triggered_at: dt.datetime | None = None,
+) -> IntakeResult:
+    """Decide and record what `snapshot` means for `shop`; queue one render when its source photos changed.
+
+    `source` is what brought the snapshot (webhook, reconcile, backfill, manual); it becomes the job's
+    trigger. `triggered_at` (when Shopify triggered the delivery) is only logged: staleness is judged by the
+    product's own `updated_at`. The caller commits `session`; the render message is sent after the commit.
+    """
+    if source not in SOURCES:
+        raise InputError(f"source {source!r}: expected one of {', '.join(SOURCES)}")
+    gid = snapshot.gid
+    if not shop.active:
+        return IntakeResult("shop_inactive", f"shop {shop.domain} is not active (uninstalled)", gid)
+
+    product, created = lock_product(session, shop, gid)
+    if product.shopify_updated_at is not None and snapshot.updated_at < product.shopify_updated_at:
+        return IntakeResult(
+            "stale",
+            f"updated_at {snapshot.updated_at.isoformat()} is older than "
+            f"{product.shopify_updated_at.isoformat()}, already processed",
+            gid,
+            product.id,
+            product.kind,
+        )
+
+    style, version = shop_style(services, session, shop)
+    found = classify(snapshot, style)
+    worn = worn_media_gids(session, shop.id, snapshot.media)
+    fingerprint = source_fingerprint(snapshot.media, worn)
+
+    product.title = snapshot.title[:512]
+    product.product_type = snapshot.product_type[:255]
+    product.kind = found.kind
+    product.shopify_updated_at = snapshot.updated_at
+    product.deleted_at = None
+    product.source_media = [asdict(item) for item in source_media(snapshot.media, worn)]
+
+    skip = _skip_reason(snapshot, found, fingerprint)
+    if skip is not None:
+        code, detail = skip
+        jobs, drafts = (0, 0) if created else supersede_pending(session, product)
+        product.decision, product.decision_detail = code, detail
+        product.source_fingerprint = None  # nothing stands rendered for what the product is now
+        if jobs or drafts:
+            detail += f"; superseded {jobs} pending job(s) and {drafts} draft(s)"
+        return IntakeResult(code, detail, gid, product.id, found.kind, fingerprint, None, jobs, drafts)
+
+    assert fingerprint is not None and found.kind is not None
+    product.decision, product.decision_detail = "jewelry", found.reason
+    if fingerprint == product.source_fingerprint:
+        return IntakeResult(
+            "unchanged",
+            f"{found.kind}: source photos unchanged since their render was queued",
+            gid,
+            product.id,
+            found.kind,
+            fingerprint,
+        )
+
+    key = f"{shop.id}:{gid}:{fingerprint}:{version.id}"
+    jobs, drafts = (0, 0) if created else supersede_pending(session, product, keep=key)
+    job_id, send, how = _queue_render(session, product, snapshot, fingerprint, version.id, source)
+    product.source_fingerprint = fingerprint
+    if send:
+        send_after_commit(session, services.queue, RENDER, {"render_job": job_id}, shop_id=shop.id)
+    detail = f"{found.kind} ({found.reason}): {how}"
+    if jobs or drafts:
+        detail += f"; superseded {jobs} pending job(s) and {drafts} draft(s)"
+    log.info(
+        "product %s: %s",
+        gid,
+        detail,
+        extra={"job": job_id, "triggered_at": triggered_at.isoformat() if triggered_at else None},
+    )
+    code = "queued" if send else "in_progress"
+    return IntakeResult(code, detail, gid, product.id, found.kind, fingerprint, job_id, jobs, drafts)
+
+
+def _skip_reason(
+    snapshot: ProductSnapshot, found: Classification, fingerprint: str | None
+) -> tuple[str, str] | None:
+    if snapshot.status == "archived":
+        return "archived", "the product is archived"
+    if not found.renders:
+        return found.code, found.reason
+    if fingerprint is None:
+        return "no_photo", f"{found.kind} ({found.reason}), but no ready image of its own yet"
+    return None
+
+
+def mark_deleted(session: Session, shop: Shop, product_gid: str, *, when: dt.datetime) -> IntakeResult:
+    """Record that the product was deleted at `when`: its pending jobs and drafts are superseded.
+
+    The row stays (with `deleted_at`) so that a create or update delivered late, older than the deletion,
+    is recognised as stale rather than bringing the product back.
+    """
+    product, created = lock_product(session, shop, product_gid)
+    jobs, drafts = (0, 0) if created else supersede_pending(session, product)
+    product.deleted_at = when
+    product.decision, product.decision_detail = "deleted", f"deleted in Shopify at {when.isoformat()}"
+    product.source_fingerprint = None
+    if product.shopify_updated_at is None or product.shopify_updated_at < when:
+        product.shopify_updated_at = when
+    detail = "product deleted"
+    if jobs or drafts:
+        detail += f"; superseded {jobs} pending job(s) and {drafts} draft(s)"
+    return IntakeResult("deleted", detail, product_gid, product.id, product.kind, None, None, jobs, drafts)
