@@ -22,10 +22,13 @@ from typing import Any
 from sqlalchemy import select
 
 from connector.admin import AdminClient
+from connector.intake import process_product, shop_style
+from connector.jewelry import classify
 from connector.models import BackfillRun, Shop, utcnow
 from connector.reconcile import product_pages
 from connector.services import Services
 from connector.shops import normalize_domain, shop_by_domain
+from connector.snapshot import ProductSnapshot
 from connector.styles import KINDS
 from renderer.errors import InputError
 
@@ -137,8 +140,6 @@ def run_backfill(
     `kinds`: only queue these kinds (others are counted as skipped); `limit`: stop after this many products
     in all (a later run resumes after them); `stop_event`: stop cleanly after the current product.
     """
-    from connector.intake import ProductSnapshot, classify, process_product
-
     wanted = sorted(set(kinds or ()))
     unknown = [k for k in wanted if k not in KINDS]
     if unknown:
@@ -179,22 +180,22 @@ def run_backfill(
                 if numeric <= position.last_id:
                     continue  # already counted before an interruption inside this page
                 snapshot = ProductSnapshot.from_graphql(node)
-                kind = classify(services, shop_id, snapshot)
                 counts.seen += 1
-                if kind is not None:
-                    counts.jewelry += 1
-                if wanted and kind not in wanted:
-                    reason = "not jewelry" if kind is None else f"kind {kind} not selected"
-                    counts.skipped[reason] = counts.skipped.get(reason, 0) + 1
-                else:
-                    with services.db.session() as session:
-                        shop_row = session.get(Shop, shop_id)
-                        assert shop_row is not None
-                        result = process_product(services, session, shop_row, snapshot, source="backfill")
-                    if result.code == "queued":
-                        counts.queued += 1
+                with services.db.session() as session:
+                    shop_row = session.get(Shop, shop_id)
+                    assert shop_row is not None
+                    style, _version = shop_style(services, session, shop_row)
+                    found = classify(snapshot, style)
+                    if found.code != "not_jewelry":
+                        counts.jewelry += 1
+                    if wanted and found.renders and found.kind not in wanted:
+                        code = f"kind {found.kind} not selected"
                     else:
-                        counts.skipped[result.code] = counts.skipped.get(result.code, 0) + 1
+                        code = process_product(services, session, shop_row, snapshot, source="backfill").code
+                if code == "queued":
+                    counts.queued += 1
+                else:
+                    counts.skipped[code] = counts.skipped.get(code, 0) + 1
                 position.last_id = numeric
                 position.window_seen += 1
                 if budget is not None:

@@ -1,4 +1,4 @@
-"""Read a product from Shopify: its fields and media, its stated size, and the bytes of its source photo."""
+"""Read a product from Shopify: its snapshot, its stated size, and the bytes of its source photo."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import httpx
 
 import renderer
 from connector.admin import AdminClient
-from connector.fingerprint import MediaItem
 from connector.httpclient import shopify_http
 from connector.settings import Settings
+from connector.snapshot import ProductSnapshot
 from connector.styles import HouseStyle
 from renderer.errors import InputError, WornError
 
@@ -71,79 +71,52 @@ class SizeFinding:
     notes: tuple[str, ...] = field(default=())
 
 
-def fetch_product(client: AdminClient, gid: str) -> dict[str, Any]:
-    """Return the product node (fields, media, metafields, variants), or raise ProductNotFound."""
+def read_product(client: AdminClient, gid: str) -> ProductSnapshot:
+    """Return the product (fields, media, metafields, options) as a snapshot, or raise ProductNotFound."""
     node = client.query("product", {"id": gid}).get("product")
     if not isinstance(node, dict):
         raise ProductNotFound(f"product {gid} no longer exists in {client.domain}")
-    return node
+    return ProductSnapshot.from_graphql(node)
 
 
-def media_items(node: dict[str, Any]) -> list[MediaItem]:
-    """Return a GraphQL product's media as MediaItems, in the shop's order."""
-    items = []
-    for media in (node.get("media") or {}).get("nodes") or []:
-        image = media.get("image") or {}
-        items.append(
-            MediaItem(
-                gid=str(media.get("id")),
-                content_type=str(media.get("mediaContentType") or ""),
-                status=str(media.get("status") or ""),
-                url=image.get("url"),
-                alt=media.get("alt"),
-                width=image.get("width"),
-                height=image.get("height"),
-            )
-        )
-    return items
+def _size_options(snapshot: ProductSnapshot) -> list[tuple[str, str]]:
+    """Return (option name, first value) of the product's options, size-named options first.
 
-
-def _metafields(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    nodes = (node.get("metafields") or {}).get("nodes") or []
-    return {f"{m.get('namespace')}.{m.get('key')}": m for m in nodes if isinstance(m, dict)}
-
-
-def _size_options(node: dict[str, Any]) -> list[tuple[str, str]]:
-    """Return (option name, value) of the first variant, size-named options first."""
-    variants = (node.get("variants") or {}).get("nodes") or []
-    if not variants:
-        return []
-    options = [
-        (str(o.get("name", "")), str(o.get("value", ""))) for o in variants[0].get("selectedOptions") or []
-    ]
-    options = [(name, value) for name, value in options if value and value.lower() != "default title"]
+    The first value is the first variant's: the one the product photo most likely shows.
+    """
+    options = [(name, values[0]) for name, values in snapshot.options if values]
+    options = [(name, value) for name, value in options if value.strip().lower() != "default title"]
     named = [o for o in options if any(word in o[0].lower() for word in SIZE_OPTION_WORDS)]
     return named + [o for o in options if o not in named]
 
 
-def stated_size(node: dict[str, Any], kind: str, style: HouseStyle) -> SizeFinding:
-    """Find the piece's stated size: the style's size metafields for `kind` first, then variant options.
+def stated_size(snapshot: ProductSnapshot, kind: str, style: HouseStyle) -> SizeFinding:
+    """Find the piece's stated size: the style's size metafields for `kind` first, then its options.
 
     A value that states a size that cannot be real is passed over with a note (the merchant sees it);
     a product that states nothing gets None and the renderer assumes a typical size.
     """
     notes: list[str] = []
-    metafields = _metafields(node)
     candidates: list[tuple[str, str | dict[str, Any]]] = []
     for name in style.jewelry.size_metafields.get(kind, []):  # type: ignore[call-overload]
-        field_ = metafields.get(name)
-        if field_ is None or not str(field_.get("value", "")).strip():
+        raw = (snapshot.metafields.get(name) or "").strip()
+        if not raw:
             continue
-        value: str | dict[str, Any] = str(field_["value"])
-        if str(field_.get("type", "")).startswith("list.") or value.lstrip().startswith("["):
-            notes.append(f"metafield {name} is a list ({field_.get('type')}); Worn reads single values")
+        if raw.startswith("["):
+            notes.append(f"metafield {name} holds a list ({raw[:60]}); Worn reads a single size")
             continue
-        if value.lstrip().startswith("{"):
+        value: str | dict[str, Any] = raw
+        if raw.startswith("{"):
             try:
-                value = json.loads(value)
+                value = json.loads(raw)
             except ValueError:
-                notes.append(f"metafield {name} holds invalid JSON {value[:60]!r}")
+                notes.append(f"metafield {name} holds invalid JSON {raw[:60]!r}")
                 continue
         candidates.append((f"metafield {name}", value))
-    candidates += [(f"option {name!r}", value) for name, value in _size_options(node)]
-    for source, value in candidates:
+    candidates += [(f"option {name!r}", value) for name, value in _size_options(snapshot)]
+    for source, candidate in candidates:
         try:
-            size = renderer.parse_size(value, kind)
+            size = renderer.parse_size(candidate, kind)
         except InputError as exc:
             notes.append(f"{source}: {exc}")
             continue

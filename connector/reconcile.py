@@ -17,9 +17,11 @@ from sqlalchemy import select
 
 from connector import auth
 from connector.admin import AdminClient, AdminError
+from connector.intake import process_product
 from connector.models import Draft, QueueMessage, RenderJob, Shop, StyleVersion, WriteBack, utcnow
 from connector.queue import RENDER, WRITEBACK, DbQueue
 from connector.services import Services
+from connector.snapshot import ProductSnapshot
 from connector.styles import parse_style
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,6 @@ def reconcile_shop(services: Services, shop_id: int, *, client: AdminClient | No
     Pages come sorted by updatedAt, so after each page the watermark moves to the newest time seen: an
     interrupted pass resumes where it stopped.
     """
-    from connector.intake import ProductSnapshot, process_product
 
     with services.db.session() as session:
         shop = session.get(Shop, shop_id)
@@ -162,7 +163,7 @@ def requeue_stuck(services: Services, *, clock: Clock = utcnow) -> StuckReport:
     SQS, which cannot be listed, staleness alone decides; a duplicate message is harmless).
     """
     stale = clock() - dt.timedelta(seconds=2 * services.settings.QUEUE_VISIBILITY_SECONDS)
-    live_jobs = _live_ids(services, RENDER, "job_id")
+    live_jobs = _live_ids(services, RENDER, "render_job")
     live_write_backs = _live_ids(services, WRITEBACK, "write_back_id")
     jobs: list[tuple[int, int]] = []
     write_backs: list[tuple[int, int]] = []
@@ -183,9 +184,9 @@ def requeue_stuck(services: Services, *, clock: Clock = utcnow) -> StuckReport:
             write_backs.append((write_back.id, write_back.shop_id))
     # Sent after the commit: on SQLite a send inside the open write transaction would wait for it.
     for job_id, shop_id in jobs:
-        services.queue.send(RENDER, {"job_id": job_id, "shop_id": shop_id}, shop_id=shop_id)
+        services.queue.send(RENDER, {"render_job": job_id}, shop_id=shop_id)
     for write_back_id, shop_id in write_backs:
-        services.queue.send(WRITEBACK, {"write_back_id": write_back_id, "shop_id": shop_id}, shop_id=shop_id)
+        services.queue.send(WRITEBACK, {"write_back_id": write_back_id}, shop_id=shop_id)
     if jobs or write_backs:
         log.warning("re-queued %d stuck render job(s) and %d write-back(s)", len(jobs), len(write_backs))
     return StuckReport(tuple(j for j, _ in jobs), tuple(w for w, _ in write_backs))

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from connector import products
 from connector.admin import AdminClient
 from connector.fingerprint import source_fingerprint, source_media
+from connector.intake import process_product
 from connector.models import (
     Draft,
     PlateAnalysisCache,
@@ -31,6 +32,7 @@ from connector.models import (
 from connector.services import Services
 from connector.shops import owned
 from connector.shopstyle import plate_image_bytes
+from connector.snapshot import ProductSnapshot
 from connector.styles import HouseStyle, PlateSpec, parse_style
 from connector.writeback import approve_draft, enqueue
 from renderer.errors import WornError
@@ -138,20 +140,23 @@ def run_render_job(services: Services, job_id: int, render_step: RenderStep) -> 
         client = AdminClient.for_shop(services, shop)
 
     try:
-        node = products.fetch_product(client, gid)
+        snapshot = products.read_product(client, gid)
     except products.ProductNotFound as exc:
         _finish(services, job_id, "cancelled", str(exc))
         return JobOutcome("cancelled", str(exc))
-    items = products.media_items(node)
-    current = source_fingerprint(items, worn_gids)
+    current = source_fingerprint(snapshot.media, worn_gids)
     if current != fingerprint:
+        # The photos changed since the job was queued (and the webhook saying so may be lost): this job
+        # stops, and the product goes through the intake again, which queues the render of what it is now.
+        state = "superseded" if current is not None else "cancelled"
         detail = (
-            "the product has no source photo any more"
-            if current is None
-            else "the product's photos changed since this job was queued; a newer job renders them"
+            "the product's photos changed since this job was queued"
+            if current is not None
+            else "the product has no source photo any more"
         )
-        _finish(services, job_id, "superseded" if current is not None else "cancelled", detail)
-        return JobOutcome("superseded" if current is not None else "cancelled", detail)
+        _finish(services, job_id, state, detail)
+        _feed_intake(services, shop_id, snapshot)
+        return JobOutcome(state, detail)
 
     plates = [p for p in style.active_plates(kind) if wanted is None or p.id in wanted]
     if not plates:
@@ -168,11 +173,11 @@ def run_render_job(services: Services, job_id: int, render_step: RenderStep) -> 
 
     drafts: list[int] = []
     if todo:
-        source = source_media(items, worn_gids)[0]
+        source = source_media(snapshot.media, worn_gids)[0]
         photo, _type = products.download_photo(
             services.settings, str(source.url), shop_domain=shop_domain, http=client.http
         )
-        size = products.stated_size(node, kind, style)
+        size = products.stated_size(snapshot, kind, style)
         if size.size is None:
             log.info("%s states no size; the renderer assumes a typical one", gid)
         for note in size.notes:
@@ -188,6 +193,16 @@ def run_render_job(services: Services, job_id: int, render_step: RenderStep) -> 
     write_backs = _auto_approve(services, shop_id, job_id) if style.approval.auto_approve else []
     _finish(services, job_id, "done")
     return JobOutcome("done", f"{len(drafts)} draft(s)", tuple(drafts), tuple(write_backs))
+
+
+def _feed_intake(services: Services, shop_id: int, snapshot: ProductSnapshot) -> None:
+    with services.db.session() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is not None:
+            result = process_product(services, session, shop, snapshot, source="reconcile")
+            log.info(
+                "product %s went through the intake again: %s (%s)", snapshot.gid, result.code, result.detail
+            )
 
 
 def _plate_inputs(services: Services, shop_id: int, plates: list[PlateSpec]) -> list[PlateInput]:

@@ -125,8 +125,9 @@ class Worker:
     def handle(self, message: Message) -> str:
         """Handle one message; acknowledge it, retry it later, or dead-letter it. Return the outcome."""
         body = message.body
-        ids = {"shop": body.get("shop_id"), "job": body.get("job_id") or body.get("write_back_id")}
-        with log_context(**ids):
+        with log_context(
+            shop=self._shop_of(message), job=body.get("render_job") or body.get("write_back_id")
+        ):
             started = time.monotonic()
             try:
                 handler = self._handlers[message.queue]
@@ -144,6 +145,23 @@ class Worker:
                 )
         self.stats.count(outcome)
         return outcome
+
+    def _shop_of(self, message: Message) -> int | None:
+        """Return the shop a message is about, for the log lines (None when it cannot be told)."""
+        body = message.body
+        try:
+            if message.queue == MAINTENANCE:
+                return int(body["redact_shop"]) if "redact_shop" in body else None
+            model, key = (
+                (RenderJob, "render_job") if message.queue == RENDER else (WriteBack, "write_back_id")
+            )
+            if key not in body:
+                return None
+            with self.services.db.session() as session:
+                row = session.get(model, int(body[key]))
+                return row.shop_id if row is not None else None
+        except Exception:  # logging context only: never a reason to fail the message
+            return None
 
     def _failed(self, message: Message, exc: Exception) -> str:
         # Worn's own errors are written for the merchant; anything else is a bug, shown with its type.
@@ -181,8 +199,8 @@ class Worker:
         body = message.body
         try:
             with self.services.db.session() as session:
-                if message.queue == RENDER and "job_id" in body:
-                    job = session.get(RenderJob, int(body["job_id"]))
+                if message.queue == RENDER and "render_job" in body:
+                    job = session.get(RenderJob, int(body["render_job"]))
                     if job is not None and job.state not in ("done", "superseded", "cancelled"):
                         job.last_error = reason
                         job.state = "failed" if final else "queued"
@@ -206,7 +224,7 @@ class Worker:
     # --- handlers ----------------------------------------------------------------------------------------
 
     def _render(self, body: dict[str, Any]) -> str:
-        outcome = run_render_job(self.services, int(body["job_id"]), self.render_step)
+        outcome = run_render_job(self.services, int(body["render_job"]), self.render_step)
         return outcome.code
 
     def _write_back(self, body: dict[str, Any]) -> str:
