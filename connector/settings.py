@@ -22,7 +22,7 @@ from renderer.errors import ConfigError
 # The app credentials Worn uses against its own simulator (`worn dev-shop`) when none are configured. They
 # are refused in production, where they would let anyone sign a webhook.
 DEV_API_KEY = "worn-dev-app"
-DEV_API_SECRET = "worn-dev-secret"
+DEV_API_SECRET = "worn-dev-secret-for-the-local-dev-shop-only"
 
 _API_VERSION = re.compile(r"^(\d{4}-(01|04|07|10)|unstable)$")
 _DEFAULT_DATA_DIR = Path("var")
@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     SOURCE_PHOTO_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0, le=300)
     # How long a write-back waits for Shopify to finish processing an image before it retries later.
     MEDIA_READY_TIMEOUT_SECONDS: float = Field(default=120.0, ge=1, le=3600)
+
+    @field_validator("SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_OLD")
+    @classmethod
+    def _secret_length(cls, value: str | None) -> str | None:
+        # Shopify's client secrets are 32+ characters; a shorter one is a typo, and too weak for HS256.
+        if value is not None and len(value.encode("utf-8")) < 32:
+            raise ValueError("expected the app's client secret from the Dev Dashboard (32+ characters)")
+        return value
 
     @field_validator("SHOPIFY_API_VERSION")
     @classmethod

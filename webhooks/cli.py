@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "connector.cli:add_backfill",
         "connector.cli:backfill",
     ),
+    "dev-shop": (
+        "run a local Shopify (Admin API, webhooks, tokens) seeded with a jewelry catalog, to try Worn",
+        "webhooks.commands:add_dev_shop",
+        "webhooks.commands:dev_shop",
+    ),
 }
 
 
