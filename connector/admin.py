@@ -28,12 +28,23 @@ from connector.httpclient import shopify_http
 from connector.models import Shop
 from connector.retrying import Backoff
 from connector.services import Services
+from connector.settings import Settings
 from renderer.errors import WornError
 
 log = logging.getLogger(__name__)
 
-#: Retries of one Admin API call: THROTTLED, 429, 5xx and network errors. About a minute in all.
-ADMIN_RETRY = Backoff(attempts=7, base=1.0, cap=20.0, factor=2.0, jitter=0.25)
+
+def retry_policy(settings: Settings) -> Backoff:
+    """Return the retry policy of one Admin API call (THROTTLED, 429, 5xx, network errors).
+
+    The defaults (6 retries from 1 s, doubling, capped at 20 s) ride out about a minute of trouble.
+    """
+    base = settings.SHOPIFY_RETRY_BASE_SECONDS
+    return Backoff(
+        attempts=settings.SHOPIFY_MAX_RETRIES + 1, base=base, cap=max(base, 20.0), factor=2.0, jitter=0.25
+    )
+
+
 #: Assumed cost of an operation before Shopify told us its requestedQueryCost.
 DEFAULT_COST = 50.0
 
@@ -225,7 +236,7 @@ class AdminClient:
         domain: str,
         *,
         http: httpx.Client | None = None,
-        retry: Backoff = ADMIN_RETRY,
+        retry: Backoff | None = None,
         throttle: ThrottleState = THROTTLE,
         sleep: Callable[[float], None] = time.sleep,
         clock: auth.Clock | None = None,
@@ -235,7 +246,7 @@ class AdminClient:
         self.shop_id = shop_id
         self.domain = domain
         self.http = http or shopify_http(services.settings)
-        self.retry = retry
+        self.retry = retry or retry_policy(services.settings)
         self.throttle = throttle
         self.stats = CallStats()
         self._sleep = sleep

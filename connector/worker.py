@@ -21,7 +21,7 @@ from connector.db import DatabaseUnavailable
 from connector.logs import log_context
 from connector.models import Draft, RenderJob, WriteBack, utcnow
 from connector.queue import MAINTENANCE, RENDER, WRITEBACK, Message, RetryPolicy
-from connector.renderjob import RenderStep, run_render_job
+from connector.renderjob import RenderedImage, RenderRequest, RenderStep, run_render_job
 from connector.services import Services
 from connector.writeback import run_write_back
 from renderer.errors import WornError
@@ -88,12 +88,11 @@ class Worker:
             MAINTENANCE: self._maintenance,
         }
 
-    @property
-    def render_step(self) -> RenderStep:
-        """Return the render step, loading the renderer on first use."""
+    def render(self, request: RenderRequest) -> list[RenderedImage]:
+        """Run the render step; the renderer (and its models) load on the first job that gets this far."""
         if self._render_step is None:
             self._render_step = default_render_step(self.device)
-        return self._render_step
+        return self._render_step(request)
 
     def stop(self) -> None:
         """Ask the worker to stop after the message it is handling."""
@@ -224,7 +223,7 @@ class Worker:
     # --- handlers ----------------------------------------------------------------------------------------
 
     def _render(self, body: dict[str, Any]) -> str:
-        outcome = run_render_job(self.services, int(body["render_job"]), self.render_step)
+        outcome = run_render_job(self.services, int(body["render_job"]), self.render)
         return outcome.code
 
     def _write_back(self, body: dict[str, Any]) -> str:
