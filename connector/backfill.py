@@ -25,16 +25,15 @@ from connector.admin import AdminClient
 from connector.intake import process_product, shop_style
 from connector.jewelry import classify
 from connector.models import BackfillRun, Shop, utcnow
-from connector.reconcile import product_pages
+from connector.products import snapshot_of
+from connector.reconcile import MAX_PAGE_SIZE, PAGE_SIZE, product_pages
 from connector.services import Services
 from connector.shops import normalize_domain, shop_by_domain
-from connector.snapshot import ProductSnapshot
 from connector.styles import KINDS
 from renderer.errors import InputError
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 50
 WINDOW = 20_000  # products per pagination window, under Shopify's 25,000-object cap
 
 
@@ -144,6 +143,11 @@ def run_backfill(
     unknown = [k for k in wanted if k not in KINDS]
     if unknown:
         raise InputError(f"--kind {', '.join(unknown)}: expected one of {', '.join(KINDS)}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InputError(
+            f"--page-size {page_size}: expected 1 to {MAX_PAGE_SIZE} (a bigger page costs more "
+            "than Shopify's 1000-point limit for one query)"
+        )
     if limit is not None and limit < 1:
         raise InputError(f"--limit {limit}: expected a positive number of products")
     with services.db.session() as session:
@@ -179,7 +183,7 @@ def run_backfill(
                 numeric = _numeric_id(node["id"])
                 if numeric <= position.last_id:
                     continue  # already counted before an interruption inside this page
-                snapshot = ProductSnapshot.from_graphql(node)
+                snapshot = snapshot_of(client, node)
                 counts.seen += 1
                 with services.db.session() as session:
                     shop_row = session.get(Shop, shop_id)

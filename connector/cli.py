@@ -95,7 +95,9 @@ def add_backfill(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", action="append", choices=KINDS, help="only queue this kind (repeatable)")
     parser.add_argument("--limit", type=_positive, metavar="N", help="stop after N products (rerun to go on)")
     parser.add_argument("--restart", action="store_true", help="start over instead of resuming")
-    parser.add_argument("--page-size", type=_positive, default=50, metavar="N", help="products per request")
+    parser.add_argument(
+        "--page-size", type=_positive, default=25, metavar="N", help="products per request (≤ 40)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

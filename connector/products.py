@@ -79,6 +79,16 @@ def read_product(client: AdminClient, gid: str) -> ProductSnapshot:
     return ProductSnapshot.from_graphql(node)
 
 
+def snapshot_of(client: AdminClient, node: dict[str, Any]) -> ProductSnapshot:
+    """Return the snapshot of a product from a catalog page, read again whole when its media were cut off.
+
+    Pages carry the first media only (to stay under the query cost limit); the fingerprint needs them all.
+    """
+    if ((node.get("media") or {}).get("pageInfo") or {}).get("hasNextPage"):
+        return read_product(client, str(node["id"]))
+    return ProductSnapshot.from_graphql(node)
+
+
 def _size_options(snapshot: ProductSnapshot) -> list[tuple[str, str]]:
     """Return (option name, first value) of the product's options, size-named options first.
 

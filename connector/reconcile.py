@@ -19,9 +19,9 @@ from connector import auth
 from connector.admin import AdminClient, AdminError
 from connector.intake import process_product
 from connector.models import Draft, QueueMessage, RenderJob, Shop, StyleVersion, WriteBack, utcnow
+from connector.products import snapshot_of
 from connector.queue import RENDER, WRITEBACK, DbQueue
 from connector.services import Services
-from connector.snapshot import ProductSnapshot
 from connector.styles import parse_style
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 #: Products updated this long before the watermark are looked at again: Shopify's updated_at has second
 #: precision and its clock is not Worn's. Seeing a product twice is harmless (the intake is idempotent).
 OVERLAP = dt.timedelta(minutes=2)
+#: Products per page: a page costs 2 + 24 points per product, under Shopify's 1000-point limit per query.
 PAGE_SIZE = 25
+MAX_PAGE_SIZE = 40
 EXPIRABLE = ("awaiting_review", "rejected", "superseded", "failed")
 UNFINISHED_WRITE_BACK = ("queued", "staged", "uploaded", "attaching", "attached", "ready")
 
@@ -108,7 +110,7 @@ def reconcile_shop(services: Services, shop_id: int, *, client: AdminClient | No
     query = f"updated_at:>'{iso(since - OVERLAP)}'"
     for nodes, _cursor, _more in product_pages(client, query=query, sort_key="UPDATED_AT"):
         for node in nodes:
-            snapshot = ProductSnapshot.from_graphql(node)
+            snapshot = snapshot_of(client, node)
             with services.db.session() as session:
                 shop = session.get(Shop, shop_id)
                 assert shop is not None
