@@ -138,7 +138,7 @@ def _is_fresh(tokens: TokenSet, now: dt.datetime, margin: dt.timedelta, rejected
 
 def verify_session_token(settings: Settings, token: str) -> IdTokenDetails:
     """Verify an App Bridge session token (signature, expiry, audience) with shopifyapp."""
-    request = {
+    request: shopify_app.RequestInput = {
         "method": "GET",
         "headers": {"Authorization": f"Bearer {token}"},
         "url": f"{settings.SHOPIFY_APP_URL}/",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from connector import products
@@ -30,7 +31,6 @@ from connector.models import (
     utcnow,
 )
 from connector.services import Services
-from connector.shops import owned
 from connector.shopstyle import plate_image_bytes
 from connector.snapshot import ProductSnapshot
 from connector.styles import HouseStyle, PlateSpec, parse_style
@@ -130,13 +130,15 @@ def run_render_job(services: Services, job_id: int, render_step: RenderStep) -> 
         fingerprint, wanted, product_id = job.source_fingerprint, job.plates, product.id
         style = parse_style(version.document, f"style version {version.id} of {shop.domain}")
         version_id = version.id
-        worn_gids = set(
-            session.scalars(
-                owned(WriteBack, shop_id)
-                .with_only_columns(WriteBack.media_gid)
-                .where(WriteBack.product_id == product_id, WriteBack.media_gid.is_not(None))
+        worn_gids = {
+            gid
+            for gid in session.scalars(
+                select(WriteBack.media_gid).where(
+                    WriteBack.shop_id == shop_id, WriteBack.product_id == product_id
+                )
             )
-        )
+            if gid
+        }
         client = AdminClient.for_shop(services, shop)
 
     try:
@@ -166,7 +168,7 @@ def run_render_job(services: Services, job_id: int, render_step: RenderStep) -> 
     with services.db.session() as session:
         done = {
             d.plate_id
-            for d in session.scalars(owned(Draft, shop_id).where(Draft.job_id == job_id))
+            for d in session.scalars(select(Draft).where(Draft.shop_id == shop_id, Draft.job_id == job_id))
             if d.image_key is not None or d.state == "failed"
         }
     todo = [p for p in plates if p.id not in done]
@@ -211,20 +213,22 @@ def _plate_inputs(services: Services, shop_id: int, plates: list[PlateSpec]) -> 
         data = plate_image_bytes(plate, services.settings.STYLES_DIR, services.storage)
         digest = hashlib.sha256(data).hexdigest()
         with services.db.session() as session:
-            cached = session.scalar(
-                owned(PlateAnalysisCache, shop_id).where(PlateAnalysisCache.content_hash == digest)
-            )
+            cached = session.scalar(_cached(shop_id, digest))
             analysis = dict(cached.analysis) if cached is not None else None
         inputs.append(PlateInput(plate, data, digest, analysis))
     return inputs
 
 
+def _cached(shop_id: int, digest: str) -> Select[Any]:
+    return select(PlateAnalysisCache).where(
+        PlateAnalysisCache.shop_id == shop_id, PlateAnalysisCache.content_hash == digest
+    )
+
+
 def _cache_analysis(services: Services, shop_id: int, digest: str, analysis: dict[str, Any]) -> None:
     try:
         with services.db.session() as session:
-            exists = session.scalar(
-                owned(PlateAnalysisCache, shop_id).where(PlateAnalysisCache.content_hash == digest)
-            )
+            exists = session.scalar(_cached(shop_id, digest))
             if exists is None:
                 session.add(PlateAnalysisCache(shop_id=shop_id, content_hash=digest, analysis=analysis))
     except IntegrityError:
@@ -254,7 +258,9 @@ def _record(
         try:
             with services.db.session() as session:
                 existing = session.scalar(
-                    owned(Draft, shop_id).where(Draft.job_id == job_id, Draft.plate_id == result.plate_id)
+                    select(Draft).where(
+                        Draft.shop_id == shop_id, Draft.job_id == job_id, Draft.plate_id == result.plate_id
+                    )
                 )
                 draft = existing or Draft(
                     shop_id=shop_id,
@@ -280,7 +286,9 @@ def _auto_approve(services: Services, shop_id: int, job_id: int) -> list[int]:
     with services.db.session() as session:
         rows = []
         for draft in session.scalars(
-            owned(Draft, shop_id).where(Draft.job_id == job_id, Draft.state == "awaiting_review")
+            select(Draft).where(
+                Draft.shop_id == shop_id, Draft.job_id == job_id, Draft.state == "awaiting_review"
+            )
         ):
             rows.append(approve_draft(session, draft, decided_by="auto"))
     for write_back in rows:

@@ -151,14 +151,14 @@ class Worker:
         try:
             if message.queue == MAINTENANCE:
                 return int(body["redact_shop"]) if "redact_shop" in body else None
-            model, key = (
-                (RenderJob, "render_job") if message.queue == RENDER else (WriteBack, "write_back_id")
-            )
-            if key not in body:
-                return None
             with self.services.db.session() as session:
-                row = session.get(model, int(body[key]))
-                return row.shop_id if row is not None else None
+                if message.queue == RENDER and "render_job" in body:
+                    job = session.get(RenderJob, int(body["render_job"]))
+                    return job.shop_id if job is not None else None
+                if message.queue == WRITEBACK and "write_back_id" in body:
+                    write_back = session.get(WriteBack, int(body["write_back_id"]))
+                    return write_back.shop_id if write_back is not None else None
+                return None
         except Exception:  # logging context only: never a reason to fail the message
             return None
 

@@ -28,7 +28,7 @@ from connector.models import Draft, Product, RenderJob, Shop, StyleVersion, Writ
 from connector.queue import WRITEBACK
 from connector.retrying import Backoff
 from connector.services import Services
-from connector.shops import get_owned, owned
+from connector.shops import get_owned
 from connector.storage import content_type_of
 from connector.styles import HouseStyle, parse_style
 from renderer.errors import WornError
@@ -432,15 +432,17 @@ class WriteBackRun:
             row = session.get(WriteBack, ctx.write_back_id)
             assert row is not None
             media_gid = row.media_gid
-            worn = set(
-                session.scalars(
-                    owned(WriteBack, ctx.shop_id)
-                    .with_only_columns(WriteBack.media_gid)
-                    .where(WriteBack.product_id == ctx.product_id, WriteBack.media_gid.is_not(None))
+            worn = {
+                gid
+                for gid in session.scalars(
+                    select(WriteBack.media_gid).where(
+                        WriteBack.shop_id == ctx.shop_id, WriteBack.product_id == ctx.product_id
+                    )
                 )
-            )
+                if gid
+            }
         ids = [m["id"] for m in media]
-        if media_gid not in ids:
+        if media_gid is None or media_gid not in ids:
             return self._fail(ctx, f"image {media_gid} is no longer on the product")
         target = target_position(ctx.style.write_back.position, media, media_gid, worn)
         if ids.index(media_gid) != target:
@@ -488,7 +490,7 @@ class WriteBackRun:
                 )
             ).all()
         for row_id, media_gid in rows:
-            self._remove_media(ctx, [media_gid], method=ctx.style.write_back.replace)
+            self._remove_media(ctx, [str(media_gid)], method=ctx.style.write_back.replace)
             with self.services.db.session() as session:
                 old = session.get(WriteBack, row_id)
                 if old is not None:
