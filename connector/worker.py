@@ -167,7 +167,8 @@ class Worker:
         reason = (str(exc) if isinstance(exc, WornError) else f"{type(exc).__name__}: {exc}")[:2000]
         retryable = is_retryable(exc)
         if retryable and message.attempts < self.retry.max_attempts:
-            delay = self.retry.delay(message.attempts)
+            # An error may say when trying again makes sense (a lease running out, Retry-After).
+            delay = max(self.retry.delay(message.attempts), float(getattr(exc, "retry_after", 0) or 0))
             log.warning(
                 "%s message %s failed (attempt %d of %d), retrying in %.0f s: %s",
                 message.queue,

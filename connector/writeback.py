@@ -12,6 +12,7 @@ carries this write-back's alt text, and adopts it instead of creating a second c
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from connector.admin import AdminClient, UserErrors
@@ -51,6 +52,16 @@ class WriteBackError(WornError):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class WriteBackBusy(WriteBackError):
+    """Another worker holds this write-back; the message comes back when its lease runs out."""
+
+    code = "write_back_busy"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retryable=True)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,12 @@ class WriteBackRun:
         if isinstance(loaded, WriteBackResult):
             return loaded
         ctx, state = loaded
+        try:
+            return self._steps(ctx, state)
+        finally:
+            self._release(ctx)
+
+    def _steps(self, ctx: _Context, state: str) -> WriteBackResult:
         if self._client is None:
             with self.services.db.session() as session:
                 shop = session.get(Shop, ctx.shop_id)
@@ -187,6 +204,17 @@ class WriteBackRun:
             row = session.get(WriteBack, ctx.write_back_id)
             assert row is not None
             return WriteBackResult(row.state, row.last_error or "", row.media_gid)
+
+    @property
+    def lease(self) -> dt.timedelta:
+        """Return how long a run may go between two recorded steps (two waits of Shopify, and slack)."""
+        return dt.timedelta(seconds=2 * self.services.settings.MEDIA_READY_TIMEOUT_SECONDS + 120)
+
+    def _release(self, ctx: _Context) -> None:
+        with self.services.db.session() as session:
+            session.execute(
+                update(WriteBack).where(WriteBack.id == ctx.write_back_id).values(lease_until=None)
+            )
 
     @property
     def client(self) -> AdminClient:
@@ -224,7 +252,20 @@ class WriteBackRun:
             if version is None:
                 row.state, row.last_error = "cancelled", "its style version no longer exists"
                 return WriteBackResult("cancelled", row.last_error)
-            row.attempts += 1
+            # Claim it: one run at a time, or two could each add the image.
+            now = utcnow()
+            claimed = session.execute(
+                update(WriteBack)
+                .where(
+                    WriteBack.id == row.id,
+                    or_(WriteBack.lease_until.is_(None), WriteBack.lease_until < now),
+                )
+                .values(lease_until=now + self.lease, attempts=WriteBack.attempts + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if not claimed:
+                wait = max(1.0, (row.lease_until - now).total_seconds()) if row.lease_until else 1.0
+                raise WriteBackBusy(f"write-back {row.id} is being run by another worker", retry_after=wait)
             ctx = _Context(
                 write_back_id=row.id,
                 shop_id=row.shop_id,
@@ -245,6 +286,7 @@ class WriteBackRun:
             row = session.get(WriteBack, ctx.write_back_id)
             assert row is not None
             row.state = state
+            row.lease_until = utcnow() + self.lease
             for key, value in values.items():
                 setattr(row, key, value)
 

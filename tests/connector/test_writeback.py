@@ -223,3 +223,34 @@ def test_a_new_source_photo_replaces_worns_earlier_images_and_only_those(
     with services.db.session() as session:
         rows = {w.media_gid: w.state for w in session.scalars(select(WriteBack))}
     assert rows == {old.media_gid: "removed", new.media_gid: "done"}
+
+
+def test_two_workers_on_the_same_write_back_add_one_image(
+    services: Services, control: DevShopControl, shop: InstalledShop
+) -> None:
+    import threading
+
+    from connector.writeback import WriteBackBusy
+
+    product = product_with_photos(control, shop)
+    write_back_id = approve(services, make_draft(services, shop, make_product(services, shop, product["id"])))
+    control.faults(media_processing_delay_s=1.0)  # the first run is still waiting for READY...
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            outcomes.append(run_write_back(services, write_back_id).code)
+        except WriteBackBusy as exc:  # ...when the second message arrives: it waits for the lease
+            outcomes.append(f"busy {exc.retry_after > 0}")
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["busy True", "done"]
+    assert len(control.app_media(shop.handle, product["id"])) == 1
+    assert row(services, WriteBack, write_back_id).lease_until is None  # released at the end
+    assert run_write_back(services, write_back_id).code == "already_done"
