@@ -166,6 +166,8 @@ def test_tampered_hmac_header_is_401(client: FlaskClient, services: Services) ->
     assert client.post("/webhooks", data=body, headers=head).status_code == 401
     head["X-Shopify-Hmac-Sha256"] = payloads.sign(body, "another-apps-secret")
     assert client.post("/webhooks", data=body, headers=head).status_code == 401
+    head["X-Shopify-Hmac-Sha256"] = "\x80é="  # shopify_app 1.0.2 alone would raise TypeError here
+    assert client.post("/webhooks", data=body, headers=head).status_code == 401
     assert counts(services) == (0, 0, 0)
 
 
