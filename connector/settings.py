@@ -10,14 +10,19 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    AWSSecretsManagerSettingsSource,
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from renderer.errors import ConfigError
 
 # The app credentials Worn uses against its own simulator (`worn dev-shop`) when none are configured. They
 # are refused in production, where they would let anyone sign a webhook.
 DEV_API_KEY = "worn-dev-app"
-DEV_API_SECRET = "worn-dev-secret"
+DEV_API_SECRET = "worn-dev-secret-for-the-local-dev-shop-only"
 
 _API_VERSION = re.compile(r"^(\d{4}-(01|04|07|10)|unstable)$")
 _DEFAULT_DATA_DIR = Path("var")
@@ -60,6 +65,14 @@ class Settings(BaseSettings):
     QUEUE_VISIBILITY_SECONDS: int = Field(default=300, ge=1, le=43200)
     QUEUE_MAX_ATTEMPTS: int = Field(default=5, ge=1, le=100)
     RECONCILE_MINUTES: int = Field(default=10, ge=1, le=1440)
+
+    @field_validator("SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_OLD")
+    @classmethod
+    def _secret_length(cls, value: str | None) -> str | None:
+        # Shopify's client secrets are 32+ characters; a shorter one is a typo, and too weak for HS256.
+        if value is not None and len(value.encode("utf-8")) < 32:
+            raise ValueError("expected the app's client secret from the Dev Dashboard (32+ characters)")
+        return value
 
     @field_validator("SHOPIFY_API_VERSION")
     @classmethod
@@ -134,6 +147,28 @@ class Settings(BaseSettings):
             raise ValueError("production needs these set explicitly: " + ", ".join(missing))
         return self
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read, strongest first: explicit overrides, environment, AWS Secrets Manager, settings file."""
+        sources = [init_settings, env_settings]
+        secret_id = os.environ.get("WORN_SECRETS_ID")
+        if secret_id:
+            # One JSON secret whose keys are setting names (SHOPIFY_API_SECRET, TOKEN_ENCRYPTION_KEY, ...),
+            # so secrets never sit in a Lambda's environment variables.
+            sources.append(
+                AWSSecretsManagerSettingsSource(
+                    settings_cls, secret_id, endpoint_url=os.environ.get("WORN_SECRETS_ENDPOINT") or None
+                )
+            )
+        return (*sources, dotenv_settings)
+
     # Derived values -------------------------------------------------------------------------------------
 
     @cached_property
@@ -181,3 +216,9 @@ def load_settings(settings_file: str | os.PathLike[str] | None = None, **overrid
         return Settings(_env_file=path, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError("\n".join(_describe(error) for error in exc.errors())) from None
+    except Exception as exc:  # the secrets store (boto3) failed: say which secret and why
+        if os.environ.get("WORN_SECRETS_ID") and type(exc).__module__.startswith(("botocore", "boto3")):
+            raise ConfigError(
+                f"setting WORN_SECRETS_ID: secret {os.environ['WORN_SECRETS_ID']!r}: {exc}"
+            ) from None
+        raise

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from renderer.errors import ConfigError, WornError
 
+# serverless.yml's lifecycle rule expires objects with this tag: drafts nobody decided on.
+DRAFT_TAG = "worn-retention=draft"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$")
 
 
@@ -156,9 +158,11 @@ class S3Storage:
         return StorageError(f"{self!r}: {action} {key!r} failed: {exc}")
 
     def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
-        """Store `data` under `key`, replacing what was there."""
+        """Store `data` under `key`, replacing it; drafts are tagged for the bucket's expiry rule."""
+        extra = {"Tagging": DRAFT_TAG} if "/drafts/" in f"/{key}" else {}
         try:
             self._client.put_object(
+                **extra,
                 Bucket=self.bucket,
                 Key=self._key(key),
                 Body=data,

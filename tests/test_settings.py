@@ -58,6 +58,7 @@ def test_postgres_urls_use_psycopg3() -> None:
         ),
         ("LOG_LEVEL", "LOUD", "setting LOG_LEVEL: Input should be 'DEBUG'"),
         ("TOKEN_ENCRYPTION_KEY", "hunter2", "setting TOKEN_ENCRYPTION_KEY: key 1 is not a Fernet key"),
+        ("SHOPIFY_API_SECRET", "short", "setting SHOPIFY_API_SECRET: expected the app's client secret"),
     ],
 )
 def test_a_bad_value_names_the_setting(
@@ -69,8 +70,8 @@ def test_a_bad_value_names_the_setting(
     message = str(error.value)
     assert message.startswith(expected)
     assert "\n" not in message
-    if name == "TOKEN_ENCRYPTION_KEY":
-        assert "hunter2" not in message  # secrets are never echoed
+    if name in ("TOKEN_ENCRYPTION_KEY", "SHOPIFY_API_SECRET"):
+        assert value not in message  # secrets are never echoed
 
 
 def test_production_refuses_development_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,7 +81,7 @@ def test_production_refuses_development_secrets(monkeypatch: pytest.MonkeyPatch)
     ):
         load_settings()
     monkeypatch.setenv("SHOPIFY_API_KEY", "k")
-    monkeypatch.setenv("SHOPIFY_API_SECRET", "s3cret")
+    monkeypatch.setenv("SHOPIFY_API_SECRET", "shpss_" + "0123456789abcdef" * 2)
     monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", Fernet.generate_key().decode())
     monkeypatch.setenv("SHOPIFY_APP_URL", "https://worn.example.com")
     settings = load_settings()
@@ -103,3 +104,25 @@ def test_cli_prints_one_line_and_no_traceback(tmp_path: Path) -> None:
         "postgresql://user@host:5432/db (got 'mysql://x')"
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_secrets_come_from_aws_secrets_manager(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import boto3
+
+    key = Fernet.generate_key().decode()
+    boto3.client("secretsmanager", endpoint_url=aws).create_secret(
+        Name="worn/prod",
+        SecretString=json.dumps({"SHOPIFY_API_SECRET": "from-the-vault-" + "x" * 32, "TOKEN_ENCRYPTION_KEY": key}),
+    )
+    monkeypatch.setenv("WORN_SECRETS_ID", "worn/prod")
+    monkeypatch.setenv("WORN_SECRETS_ENDPOINT", aws)
+    settings = load_settings()
+    assert settings.SHOPIFY_API_SECRET == "from-the-vault-" + "x" * 32
+    assert settings.TOKEN_ENCRYPTION_KEY == key
+    monkeypatch.setenv("SHOPIFY_API_SECRET", "env-wins-" + "y" * 32)
+    assert load_settings().SHOPIFY_API_SECRET == "env-wins-" + "y" * 32
+    monkeypatch.setenv("WORN_SECRETS_ID", "worn/missing")
+    with pytest.raises(ConfigError, match="setting WORN_SECRETS_ID: secret 'worn/missing'"):
+        load_settings()

@@ -92,3 +92,15 @@ def test_make_storage_reads_the_url(tmp_path: Path) -> None:
     assert isinstance(make_storage(str(tmp_path / "f")), LocalStorage)
     assert isinstance(make_storage(f"file://{tmp_path}/g"), LocalStorage)
     assert isinstance(make_storage("s3://bucket/prefix"), S3Storage)
+
+
+def test_s3_drafts_are_tagged_for_the_lifecycle_rule(aws: str) -> None:
+    bucket = f"worn-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("s3", endpoint_url=aws)
+    client.create_bucket(Bucket=bucket)
+    storage = make_storage(f"s3://{bucket}/worn?endpoint={aws}")
+    storage.put("shops/1/drafts/9/grace.jpg", b"draft")
+    storage.put("shops/1/plates/grace.jpg", b"plate")
+    tags = client.get_object_tagging(Bucket=bucket, Key="worn/shops/1/drafts/9/grace.jpg")["TagSet"]
+    assert tags == [{"Key": "worn-retention", "Value": "draft"}]
+    assert client.get_object_tagging(Bucket=bucket, Key="worn/shops/1/plates/grace.jpg")["TagSet"] == []

@@ -21,6 +21,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "webhooks.serve:add_arguments",
         "webhooks.serve:run",
     ),
+    "dev-shop": (
+        "run a local Shopify (Admin API, webhooks, tokens) seeded with a jewelry catalog, to try Worn",
+        "webhooks.commands:add_dev_shop",
+        "webhooks.commands:dev_shop",
+    ),
 }
 
 

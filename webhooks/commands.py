@@ -54,3 +54,25 @@ def migrate(args: argparse.Namespace) -> int:
         else:
             print("QUEUE_URL is 'db': the queue is a table, nothing to create")
     return 0
+
+
+def add_dev_shop(parser: argparse.ArgumentParser) -> None:
+    from devshop.cli import add_arguments
+
+    add_arguments(parser)
+    # Unless given, the app's credentials, webhook address and data folder come from Worn's own settings.
+    parser.set_defaults(api_key=None, api_secret=None, webhook_url=None, data_dir=None)
+
+
+def dev_shop(args: argparse.Namespace) -> int:
+    """Run the local Shopify simulator, seeded, signing with Worn's own app credentials."""
+    from devshop.cli import config_from_args
+    from devshop.server import serve
+
+    settings = settings_from(args)
+    args.api_key = args.api_key or settings.SHOPIFY_API_KEY
+    args.api_secret = args.api_secret or settings.SHOPIFY_API_SECRET
+    args.webhook_url = args.webhook_url or f"{settings.SHOPIFY_APP_URL}/webhooks"
+    args.data_dir = args.data_dir or settings.DATA_DIR / "devshop"
+    serve(args.host, args.port, config_from_args(args))
+    return 0
