@@ -258,8 +258,9 @@ def process_product(
     """Decide and record what `snapshot` means for `shop`; queue one render when its source photos changed.
 
     `source` is what brought the snapshot (webhook, reconcile, backfill, manual); it becomes the job's
-    trigger. `triggered_at` (when Shopify triggered the delivery) is only logged: staleness is judged by the
-    product's own `updated_at`. The caller commits `session`; the render message is sent after the commit.
+    trigger. Staleness is judged by the product's own `updated_at`; `triggered_at` (a delivery's
+    X-Shopify-Triggered-At; None for reads such as reconciliation) orders two snapshots of the same second.
+    The caller commits `session`; the render message is sent after the commit.
     """
     if source not in SOURCES:
         raise InputError(f"source {source!r}: expected one of {', '.join(SOURCES)}")
@@ -268,15 +269,9 @@ def process_product(
         return IntakeResult("shop_inactive", f"shop {shop.domain} is not active (uninstalled)", gid)
 
     product, created = lock_product(session, shop, gid)
-    if product.shopify_updated_at is not None and snapshot.updated_at < product.shopify_updated_at:
-        return IntakeResult(
-            "stale",
-            f"updated_at {snapshot.updated_at.isoformat()} is older than "
-            f"{product.shopify_updated_at.isoformat()}, already processed",
-            gid,
-            product.id,
-            product.kind,
-        )
+    stale = _staleness(product, snapshot.updated_at, triggered_at)
+    if stale is not None:
+        return IntakeResult("stale", stale, gid, product.id, product.kind)
 
     style, version = shop_style(services, session, shop)
     found = classify(snapshot, style)
@@ -287,6 +282,7 @@ def process_product(
     product.product_type = snapshot.product_type[:255]
     product.kind = found.kind
     product.shopify_updated_at = snapshot.updated_at
+    product.shopify_triggered_at = triggered_at
     product.deleted_at = None
     product.source_media = [asdict(item) for item in source_media(snapshot.media, worn)]
 
@@ -331,6 +327,23 @@ def process_product(
     return IntakeResult(code, detail, gid, product.id, found.kind, fingerprint, job_id, jobs, drafts)
 
 
+def _staleness(product: Product, updated_at: dt.datetime, triggered_at: dt.datetime | None) -> str | None:
+    """Say why a snapshot is older than what was processed for the product, or None when it is not."""
+    newest = product.shopify_updated_at
+    if newest is None:
+        return None
+    if updated_at < newest:
+        return f"updated_at {updated_at.isoformat()} is older than {newest.isoformat()}, already processed"
+    seen = product.shopify_triggered_at
+    if updated_at == newest and triggered_at is not None and seen is not None and triggered_at < seen:
+        # Same second of updated_at: Shopify's trigger time tells which change came first.
+        return (
+            f"updated_at {updated_at.isoformat()} equals the one processed, and it was triggered at "
+            f"{triggered_at.isoformat()}, before {seen.isoformat()}"
+        )
+    return None
+
+
 def _skip_reason(
     snapshot: ProductSnapshot, found: Classification, fingerprint: str | None
 ) -> tuple[str, str] | None:
@@ -355,7 +368,7 @@ def mark_deleted(session: Session, shop: Shop, product_gid: str, *, when: dt.dat
     product.decision, product.decision_detail = "deleted", f"deleted in Shopify at {when.isoformat()}"
     product.source_fingerprint = None
     if product.shopify_updated_at is None or product.shopify_updated_at < when:
-        product.shopify_updated_at = when
+        product.shopify_updated_at, product.shopify_triggered_at = when, when
     detail = "product deleted"
     if jobs or drafts:
         detail += f"; superseded {jobs} pending job(s) and {drafts} draft(s)"

@@ -167,6 +167,9 @@ class Product(Base):
     stated_size: Mapped[dict[str, Any] | None] = mapped_column(Json)
     # The newest Shopify updated_at already processed: older deliveries are stale.
     shopify_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # X-Shopify-Triggered-At of the delivery that brought it: updated_at has whole seconds only, so two
+    # changes within one second are ordered by when Shopify triggered them.
+    shopify_triggered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -46,10 +46,19 @@ class Hooks:
     on_exit: Sequence[Callable[[Any], None]] = ()
 
 
-def _chain(hooks: Sequence[Callable[..., None]]) -> Callable[..., None]:
-    def run_all(*args: Any) -> None:
+# gunicorn checks each hook's arity, so the chains take exactly the arguments gunicorn passes.
+def _chain1(hooks: Sequence[Callable[[Any], None]]) -> Callable[[Any], None]:
+    def run_all(first: Any) -> None:
         for hook in hooks:
-            hook(*args)
+            hook(first)
+
+    return run_all
+
+
+def _chain2(hooks: Sequence[Callable[[Any, Any], None]]) -> Callable[[Any, Any], None]:
+    def run_all(first: Any, second: Any) -> None:
+        for hook in hooks:
+            hook(first, second)
 
     return run_all
 
@@ -85,10 +94,10 @@ def gunicorn_options(
         "errorlog": "-",
         "loglevel": settings.LOG_LEVEL.lower(),
         "proc_name": "worn-serve",
-        "when_ready": _chain(hooks.when_ready),
-        "post_worker_init": _chain(hooks.post_worker_init),
-        "worker_exit": _chain(hooks.worker_exit),
-        "on_exit": _chain(hooks.on_exit),
+        "when_ready": _chain1(hooks.when_ready),
+        "post_worker_init": _chain1(hooks.post_worker_init),
+        "worker_exit": _chain2(hooks.worker_exit),
+        "on_exit": _chain1(hooks.on_exit),
     }
     if os.path.isdir("/dev/shm"):  # the workers' heartbeat files: in memory, not on a slow disk
         options["worker_tmp_dir"] = "/dev/shm"

@@ -13,7 +13,7 @@ here makes a network call: slow work is queued.
 | Content-Length, or a chunked body, over the limit | 413 (before reading it all)             |
 | a required header missing                        | 400                                     |
 | body not UTF-8 (cannot be verified)              | 400, not recorded                       |
-| HMAC wrong (current and old secret)              | 401, not recorded                       |
+| HMAC wrong (current and old secret), or not ASCII | 401, not recorded                       |
 | a header malformed (topic, version, id, shop)    | 400, not recorded                       |
 | verified, body not a JSON object / bad shape     | 400, recorded as `malformed`            |
 | verified, already recorded (same webhook id)     | 200 `duplicate`, nothing done           |
@@ -48,7 +48,7 @@ from connector.services import Services
 from connector.shops import ensure_shop
 from connector.snapshot import ProductSnapshot, product_gid_of
 from renderer.errors import InputError
-from webhooks.delivery import REQUIRED, Delivery, HeaderError, delivery_from_headers, missing_headers
+from webhooks.delivery import HMAC, REQUIRED, Delivery, HeaderError, delivery_from_headers, missing_headers
 
 log = logging.getLogger(__name__)
 bp = Blueprint("shopify", __name__)
@@ -261,6 +261,9 @@ def receive(alias: str | None = None) -> Response:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         return _refuse(400, "not_utf8", f"the body is not UTF-8 (byte {exc.start}); Shopify sends UTF-8 JSON")
+    if not request.headers.get(HMAC, "").isascii():
+        # A base64 HMAC is ASCII; shopify_app 1.0.2 raises TypeError comparing a non-ASCII one (a 500).
+        return _refuse(401, "invalid_hmac", "hmac header value is not base64")
     verified = verify_webhook_req(
         {"method": request.method, "headers": dict(request.headers), "body": text, "url": request.url},
         {

@@ -14,8 +14,10 @@ import json
 import uuid
 from typing import Any
 
+from connector.settings import DEV_API_SECRET
+
 SHOP = "acme-jewels.myshopify.com"
-SECRET = "worn-dev-secret"
+SECRET = DEV_API_SECRET  # what Worn verifies with when no secret is configured
 CATEGORIES = {
     "necklace": ("aa-6-8", "Necklaces"),
     "earrings": ("aa-6-6", "Earrings"),

@@ -80,6 +80,24 @@ def test_an_older_snapshot_is_stale(services: Services) -> None:
         assert session.scalars(select(Product)).one().shopify_updated_at == later(5)
 
 
+def test_within_one_second_the_trigger_time_orders_deliveries(services: Services) -> None:
+    """updated_at has whole seconds: two photo changes in one second are ordered by X-Shopify-Triggered-At."""
+    first = ProductSnapshot.from_rest(payloads.product(1, updated_at=T0, media=[payloads.media_image(8, file="a.jpg")]))
+    second = ProductSnapshot.from_rest(payloads.product(1, updated_at=T0, media=[payloads.media_image(9, file="b.jpg")]))
+    triggered = T0 + dt.timedelta(milliseconds=300)
+
+    def decide(snapshot: ProductSnapshot, when: dt.datetime | None) -> IntakeResult:
+        with services.db.session() as session:
+            shop = ensure_shop(session, payloads.SHOP)
+            return process_product(services, session, shop, snapshot, source="webhook", triggered_at=when)
+
+    assert decide(second, triggered + dt.timedelta(milliseconds=400)).code == "queued"
+    late = decide(first, triggered)
+    assert late.code == "stale" and "triggered at" in late.detail
+    # a read without a trigger time (reconciliation) of the same second is taken as current
+    assert decide(second, None).code == "unchanged"
+
+
 def add_written_media(services: Services, media_gid: str, *, draft_state: str = "written") -> None:
     """Record what a finished write-back leaves: a job, its draft and the MediaImage GID Shopify returned."""
     with services.db.session() as session:

@@ -1,7 +1,7 @@
 """write-back lease: one worker at a time runs a write-back
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-27 09:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import connector.models
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
