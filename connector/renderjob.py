@@ -35,7 +35,7 @@ from connector.shopstyle import plate_image_bytes
 from connector.snapshot import ProductSnapshot
 from connector.styles import HouseStyle, PlateSpec, parse_style
 from connector.writeback import approve_draft, enqueue
-from renderer.errors import WornError
+from renderer.errors import InputError, WornError
 
 log = logging.getLogger(__name__)
 
@@ -176,16 +176,24 @@ def run_render_job(services: Services, job_id: int, render_step: RenderStep) -> 
     drafts: list[int] = []
     if todo:
         source = source_media(snapshot.media, worn_gids)[0]
-        photo, _type = products.download_photo(
-            services.settings, str(source.url), shop_domain=shop_domain, http=client.http
-        )
         size = products.stated_size(snapshot, kind, style)
         if size.size is None:
             log.info("%s states no size; the renderer assumes a typical one", gid)
         for note in size.notes:
             log.info("%s: %s", gid, note)
-        inputs = _plate_inputs(services, shop_id, todo)
-        results = render_step(RenderRequest(photo, kind, size.size, tuple(inputs), style))
+        try:
+            photo, _type = products.download_photo(
+                services.settings, str(source.url), shop_domain=shop_domain, http=client.http
+            )
+            inputs = _plate_inputs(services, shop_id, todo)
+            results = render_step(RenderRequest(photo, kind, size.size, tuple(inputs), style))
+        except (products.SourcePhotoError, InputError) as exc:
+            if getattr(exc, "retryable", False):
+                raise
+            # The photo itself is the problem (not an image, no clean cutout): the merchant reads why.
+            detail = f"the product photo cannot be rendered: {exc}"
+            _finish(services, job_id, "failed", detail)
+            return JobOutcome("failed", detail)
         hashes = {plate.spec.id: plate.content_hash for plate in inputs}
         for result in results:
             if result.analysis is not None and result.plate_id in hashes:
@@ -211,7 +219,8 @@ def _plate_inputs(services: Services, shop_id: int, plates: list[PlateSpec]) -> 
     inputs = []
     for plate in plates:
         data = plate_image_bytes(plate, services.settings.STYLES_DIR, services.storage)
-        digest = hashlib.sha256(data).hexdigest()
+        # The analysis is of the cropped picture: the crop is part of what it is keyed by.
+        digest = hashlib.sha256(data + repr(plate.crop).encode()).hexdigest()
         with services.db.session() as session:
             cached = session.scalar(_cached(shop_id, digest))
             analysis = dict(cached.analysis) if cached is not None else None
@@ -231,6 +240,8 @@ def _cache_analysis(services: Services, shop_id: int, digest: str, analysis: dic
             exists = session.scalar(_cached(shop_id, digest))
             if exists is None:
                 session.add(PlateAnalysisCache(shop_id=shop_id, content_hash=digest, analysis=analysis))
+            else:  # the cached one was unusable (an older renderer's format) and was redone
+                exists.analysis = analysis
     except IntegrityError:
         pass  # another worker cached the same plate first
 

@@ -53,11 +53,11 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, httpx.TransportError | DatabaseUnavailable | OperationalError | TimeoutError)
 
 
-def default_render_step(device: str = "cpu") -> RenderStep:
+def default_render_step(services: Services, device: str = "cpu") -> RenderStep:
     """Return the renderer's step for `device` (imported only when a render job runs)."""
     from connector.render_step import make_render_step
 
-    return make_render_step(device)
+    return make_render_step(device, services.settings.MODELS_DIR)
 
 
 class Worker:
@@ -91,7 +91,7 @@ class Worker:
     def render(self, request: RenderRequest) -> list[RenderedImage]:
         """Run the render step; the renderer (and its models) load on the first job that gets this far."""
         if self._render_step is None:
-            self._render_step = default_render_step(self.device)
+            self._render_step = default_render_step(self.services, self.device)
         return self._render_step(request)
 
     def stop(self) -> None:

@@ -61,10 +61,15 @@ class DevShopControl:
     def legacy_token(self, handle: str) -> str:
         return str(self.call("POST", f"/shops/{handle}/legacy-token")["access_token"])
 
-    def create_product(self, handle: str, *, photos: int = 1, **spec: Any) -> dict[str, Any]:
+    def create_product(
+        self, handle: str, *, photos: int | list[dict[str, str]] = 1, **spec: Any
+    ) -> dict[str, Any]:
+        """Create a product with `photos` generated photos (or these photo specs)."""
         spec.setdefault("title", "Gold chain necklace")
         spec.setdefault("product_type", "Necklace")
-        body = {**spec, "photos": [photo_spec(f"photo-{i}.jpg", f"Photo {i}") for i in range(photos)]}
+        if isinstance(photos, int):
+            photos = [photo_spec(f"photo-{i}.jpg", f"Photo {i}") for i in range(photos)]
+        body = {**spec, "photos": photos}
         return self.call("POST", f"/shops/{handle}/products", json=body)  # type: ignore[no-any-return]
 
     def product(self, handle: str, product_id: int) -> dict[str, Any]:
