@@ -126,3 +126,31 @@ def _white_jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (600, 600), (255, 255, 255)).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+def test_a_job_redelivered_after_a_crash_renders_only_the_plates_it_had_not_finished(
+    services: Services, control: DevShopControl, shop: InstalledShop
+) -> None:
+    control.create_product(
+        shop.handle,
+        title="Garnet teardrops",
+        product_type="Earrings",
+        photos=[{"filename": "drops.png", "alt": "", "content_base64": sample("drop_earrings.png")}],
+    )
+    control.settle()
+    reconcile.reconcile_shop(services, shop.id)
+    assert Worker(services).run(once=True).outcomes == {"done": 1}
+    with services.db.session() as session:
+        job = session.scalar(select(RenderJob))
+        kept, lost = session.scalars(select(Draft).order_by(Draft.plate_id)).all()
+        assert job is not None
+        # The worker died after recording one plate's draft: the job is still running, one draft missing.
+        job.state = "running"
+        session.delete(lost)
+        kept_id, kept_at, lost_plate = kept.id, kept.updated_at, lost.plate_id
+    services.queue.send(RENDER, {"render_job": job.id})
+    assert Worker(services).run(once=True).outcomes == {"done": 1}
+    with services.db.session() as session:
+        drafts = {d.plate_id: (d.id, d.updated_at) for d in session.scalars(select(Draft))}
+    assert len(drafts) == 2 and lost_plate in drafts
+    assert drafts[kept.plate_id] == (kept_id, kept_at)  # the finished plate was not rendered again
