@@ -14,7 +14,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from connector.models import SHOP_TABLES, RenderJob, Shop, utcnow
-from connector.outbox import send_after_commit
+from connector.outbox import send_on_commit
 from connector.queue import MAINTENANCE
 from connector.services import Services
 from connector.tokens import TokenStore
@@ -87,7 +87,7 @@ def request_redaction(services: Services, session: Session, shop: Shop) -> Compl
     """
     _stop(services, session, shop, utcnow())
     # No shop_id on the message: the database queue would delete it with the shop's rows, under the worker.
-    send_after_commit(session, services.queue, MAINTENANCE, {REDACT_SHOP: shop.id}, shop_id=None)
+    send_on_commit(session, services.queue, MAINTENANCE, {REDACT_SHOP: shop.id}, shop_id=None)
     return ComplianceResult("redaction_queued", f"erasure of shop {shop.domain} (id {shop.id}) queued")
 
 
