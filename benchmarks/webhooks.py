@@ -63,6 +63,8 @@ class Row:
     open_p99_ms: float = 0.0
     open_max_ms: float = 0.0
     sender_cpu: float = 0.0
+    server_cpu_ms: float = 0.0
+    db_cpu_ms: float = 0.0
     recorded: int = 0
     jobs: int = 0
     messages: int = 0
@@ -167,6 +169,40 @@ async def open_loop(port: int, rate: float, seconds: float, first_id: int, conne
     }
 
 
+def process_cpu(root: int) -> float:
+    """Return the CPU seconds used so far by process `root` and its children (gunicorn's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == root or ppid == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def postgres_cpu() -> float:
+    """Return the CPU seconds used so far by every PostgreSQL process (the server is shared: approximate)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def create_pg() -> tuple[str, str]:
     name = f"worn_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -223,7 +259,12 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> Row:
         closed = work / "closed.req"
         write_requests(closed, next_id, expected, port)
         next_id += expected
+        cpu_before, pg_before = process_cpu(server.pid), postgres_cpu()
         result = wrk(base, args.seconds, args.connections, LUA, str(closed), "1")
+        served = max(1, result.get("ok", 0))
+        row.server_cpu_ms = 1000 * (process_cpu(server.pid) - cpu_before) / served
+        if backend == "postgresql":
+            row.db_cpu_ms = 1000 * (postgres_cpu() - pg_before) / served
         row.rps = result["rps"]
         row.closed_p50_ms, row.closed_p99_ms = result["p50_us"] / 1000, result["p99_us"] / 1000
         row.sender_cpu = max(noop["cpu"], result["cpu"])
@@ -292,12 +333,14 @@ def main() -> int:
             rows.append(run_backend(backend, args, work))
     print()
     print("| database | no-op ceiling /s | deliveries /s (closed loop) | % of ceiling | p50 / p99 ms closed loop "
-          f"| p50 / p99 / max ms at {args.rate:.0f}/s | sender CPU | recorded = jobs = messages | lost |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          f"| p50 / p99 / max ms at {args.rate:.0f}/s | CPU ms per delivery: server + database | sender CPU "
+          "| recorded = jobs = messages | lost |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         print(f"| {row.backend} | {row.noop_rps:,.0f} | {row.rps:,.0f} | {100 * row.rps / row.noop_rps:.0f}% "
               f"| {row.closed_p50_ms:.1f} / {row.closed_p99_ms:.1f} "
               f"| {row.open_p50_ms:.1f} / {row.open_p99_ms:.1f} / {row.open_max_ms:.1f} "
+              f"| {row.server_cpu_ms:.2f} + {row.db_cpu_ms:.2f} "
               f"| {100 * row.sender_cpu:.0f}% of a core | {row.recorded:,} = {row.jobs:,} = {row.messages:,} "
               f"| {row.lost} |")
     for row in rows:

@@ -202,13 +202,17 @@ def process(services: Services, delivery: Delivery, payload: Any) -> Outcome:
     return outcome
 
 
+# The shop with its current style version (but not the version's document) in one query, built once.
+_SHOP_SQL = (
+    select(Shop)
+    .where(Shop.domain == bindparam("domain"))
+    .options(joinedload(Shop.style_version).defer(StyleVersion.document))
+)
+
+
 def _shop(session: Session, delivery: Delivery) -> Shop:
-    """Return the delivery's shop, its current style version loaded with it (one query); create it if new."""
-    shop = session.scalar(
-        select(Shop)
-        .where(Shop.domain == delivery.shop_domain)
-        .options(joinedload(Shop.style_version).defer(StyleVersion.document))
-    )
+    """Return the delivery's shop, its current style version loaded with it; create the shop if new."""
+    shop = session.scalar(_SHOP_SQL, {"domain": delivery.shop_domain})
     return shop or ensure_shop(session, delivery.shop_domain, active=delivery.topic not in LEAVING)
 
 
