@@ -80,7 +80,7 @@ def delivery(product_id: int, port: int) -> tuple[str, bytes]:
     )
     webhook_id = str(uuid.uuid4())
     head = payloads.headers("products/update", body, shop=SHOP, webhook_id=webhook_id)
-    lines = [f"POST /webhooks HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Length: {len(body)}"]
+    lines = ["POST /webhooks HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Length: {len(body)}"]
     lines += [f"{name}: {value}" for name, value in head.items()]
     return webhook_id, ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
@@ -106,7 +106,8 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None, *a
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     result: dict[str, Any] = {"rps": rps, "cpu": cpu / seconds, "output": output}
     for key, value in re.findall(r"(\w+)=(\d+)", " ".join(re.findall(r"^WORN .*$", output, re.M))):
-        result[key] = result.get(key, 0) + int(value) if key in ("sent", "ok", "other", "exhausted") else int(value)
+        summed = key in ("sent", "ok", "other", "exhausted")  # one line per wrk thread
+        result[key] = result.get(key, 0) + int(value) if summed else int(value)
     if script is None:
         for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", output, re.M):
             scale = {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
@@ -114,7 +115,9 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None, *a
     return result
 
 
-async def open_loop(port: int, rate: float, seconds: float, first_id: int, connections: int = 16) -> dict[str, Any]:
+async def open_loop(
+    port: int, rate: float, seconds: float, first_id: int, connections: int = 16
+) -> dict[str, Any]:
     """Send `rate` deliveries/s for `seconds`; latency runs from each delivery's scheduled time."""
     count = int(rate * seconds)
     prepared = [delivery(first_id + i, port) for i in range(count)]
@@ -130,6 +133,7 @@ async def open_loop(port: int, rate: float, seconds: float, first_id: int, conne
         scheduled = start + index / rate
         await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
         reader, writer = await pool.get()
+        close = False
         try:
             webhook_id, raw = prepared[index]
             writer.write(raw)
@@ -140,13 +144,17 @@ async def open_loop(port: int, rate: float, seconds: float, first_id: int, conne
                 name, _, value = line.decode("latin-1").partition(":")
                 if name.lower() == "content-length":
                     length = int(value)
+                close |= name.lower() == "connection" and value.strip().lower() == "close"
             await reader.readexactly(length)
             latencies.append(time.perf_counter() - scheduled)
-            if status_line.split()[1] == b"200":
+            if status_line.split()[1:2] == [b"200"]:
                 ok_ids.append(webhook_id)
             else:
-                failures.append(status_line.decode().strip())
+                failures.append(status_line.decode().strip() or "connection closed")
         finally:
+            if close:  # gunicorn's sync workers answer one request per connection
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
             pool.put_nowait((reader, writer))
 
     before = resource.getrusage(resource.RUSAGE_SELF)
@@ -269,9 +277,9 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> Row:
         row.closed_p50_ms, row.closed_p99_ms = result["p50_us"] / 1000, result["p99_us"] / 1000
         row.sender_cpu = max(noop["cpu"], result["cpu"])
         if result.get("exhausted"):
-            row.notes.append(f"closed loop ran out of prepared deliveries ({result['exhausted']}); raise --max-rate")
+            row.notes.append(f"closed loop ran out of deliveries ({result['exhausted']}); raise --max-rate")
         if result.get("other") or result.get("errors"):
-            row.notes.append(f"closed loop: {result.get('other')} non-200, {result.get('errors')} socket errors")
+            row.notes.append(f"closed loop: {result.get('other')} non-200, {result.get('errors')} errors")
 
         opened = asyncio.run(open_loop(port, args.rate, args.open_seconds, next_id))
         row.open_rate, row.open_p50_ms, row.open_p99_ms, row.open_max_ms = (
@@ -288,7 +296,7 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> Row:
         with db.engine.connect() as conn:
             ids = {r[0] for r in conn.execute(text("SELECT webhook_id FROM webhook_deliveries"))}
         row.lost = sum(1 for webhook_id in opened["ok_ids"] if webhook_id not in ids)
-        # Each delivery was a new product: one job and one message per recorded delivery, or something was lost.
+        # Each delivery was a new product: one job and one message per recorded delivery, or one was lost.
         if not (row.recorded == row.jobs == row.messages):
             row.notes.append(f"MISMATCH recorded={row.recorded} jobs={row.jobs} messages={row.messages}")
         answered = 400 + result.get("ok", 0) + len(opened["ok_ids"])
@@ -313,18 +321,20 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--seconds", type=int, default=15, help="closed-loop duration (each)")
     parser.add_argument("--connections", type=int, default=16, help="closed-loop concurrent connections")
-    parser.add_argument("--max-rate", type=float, default=3000, help="deliveries prepared per closed-loop second")
+    parser.add_argument("--max-rate", type=float, default=3000, help="deliveries prepared per second")
     parser.add_argument("--rate", type=float, default=200, help="open-loop rate (deliveries/s)")
     parser.add_argument("--open-seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--log-level", default="INFO", help="worn serve's LOG_LEVEL (INFO logs every delivery)")
+    parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL (INFO logs every delivery)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("benchmarks/webhooks.py needs wrk: apt-get install wrk")
 
-    print(f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores; worn serve "
-          f"--workers {args.workers} --threads {args.threads}, {args.connections} connections, LOG_LEVEL={args.log_level}")
+    print(
+        f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores; worn serve --workers "
+        f"{args.workers} --threads {args.threads}; {args.connections} connections; LOG_LEVEL={args.log_level}"
+    )
     rows = []
     with tempfile.TemporaryDirectory(prefix="worn-bench-") as tmp:
         for backend in args.backends.split(","):
@@ -332,9 +342,11 @@ def main() -> int:
             work.mkdir()
             rows.append(run_backend(backend, args, work))
     print()
-    print("| database | no-op ceiling /s | deliveries /s (closed loop) | % of ceiling | p50 / p99 ms closed loop "
-          f"| p50 / p99 / max ms at {args.rate:.0f}/s | CPU ms per delivery: server + database | sender CPU "
-          "| recorded = jobs = messages | lost |")
+    print(
+        "| database | no-op ceiling /s | deliveries /s (closed loop) | % of ceiling | p50 / p99 ms closed "
+        f"loop | p50 / p99 / max ms at {args.rate:.0f}/s | CPU ms per delivery: server + database "
+        "| sender CPU | recorded = jobs = messages | lost |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         print(f"| {row.backend} | {row.noop_rps:,.0f} | {row.rps:,.0f} | {100 * row.rps / row.noop_rps:.0f}% "

@@ -103,8 +103,8 @@ def redact_shop(services: Services, shop_id: int) -> RedactResult:
     with services.db.session() as session:
         for model in SHOP_TABLES:
             statement = delete(model).where(model.shop_id == shop_id)  # type: ignore[attr-defined]
-            result = session.execute(statement.execution_options(synchronize_session=False))
-            rows[model.__tablename__] = result.rowcount  # type: ignore[attr-defined]
+            deleted = session.execute(statement.execution_options(synchronize_session=False))
+            rows[model.__tablename__] = deleted.rowcount  # type: ignore[attr-defined]
         rows[Shop.__tablename__] = session.execute(
             delete(Shop).where(Shop.id == shop_id).execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]

@@ -93,14 +93,14 @@ def shop_style(services: Services, session: Session, shop: Shop) -> tuple[HouseS
         version = assign_style(session, shop, style)
         log.info("shop %s starts with house style %r (version %s)", shop.domain, style.name, version.id)
     key = (version.id, version.content_hash)
-    style = _STYLE_CACHE.get(key)
-    if style is None:
+    parsed = _STYLE_CACHE.get(key)
+    if parsed is None:
         # Versions are immutable, so a parsed copy is good for as long as the process lives.
-        style = parse_style(version.document, f"style version {version.id} of {shop.domain}")
+        parsed = parse_style(version.document, f"style version {version.id} of {shop.domain}")
         if len(_STYLE_CACHE) > 1024:
             _STYLE_CACHE.clear()
-        _STYLE_CACHE[key] = style
-    return style, version
+        _STYLE_CACHE[key] = parsed
+    return parsed, version
 
 
 def _style_version(session: Session, shop: Shop) -> StyleVersion | None:

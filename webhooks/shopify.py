@@ -300,7 +300,8 @@ def receive(alias: str | None = None) -> Response:
     settings = services.settings
     body = _read_body(settings.WEBHOOK_MAX_BODY_BYTES)
 
-    absent = missing_headers(request.headers)
+    headers = dict(request.headers)
+    absent = missing_headers(headers)
     if absent:
         return _refuse(400, "missing_headers", f"missing header(s): {', '.join(absent)}")
     try:
@@ -311,7 +312,7 @@ def receive(alias: str | None = None) -> Response:
         # A base64 HMAC is ASCII; shopify_app 1.0.2 raises TypeError comparing a non-ASCII one (a 500).
         return _refuse(401, "invalid_hmac", "hmac header value is not base64")
     verified = verify_webhook_req(
-        {"method": request.method, "headers": dict(request.headers), "body": text, "url": request.url},
+        {"method": request.method, "headers": headers, "body": text, "url": request.url},
         {
             "client_id": settings.SHOPIFY_API_KEY,
             "client_secret": settings.SHOPIFY_API_SECRET,
@@ -321,7 +322,7 @@ def receive(alias: str | None = None) -> Response:
     if not verified.ok:
         return _refuse(verified.response.status, verified.log.code, verified.log.detail.split(".")[0])
     try:
-        delivery = delivery_from_headers(request.headers)
+        delivery = delivery_from_headers(headers)
     except HeaderError as exc:
         return _refuse(400, "bad_header", str(exc))
 
