@@ -14,7 +14,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from connector.models import SHOP_TABLES, RenderJob, Shop, utcnow
-from connector.outbox import send_after_commit
+from connector.outbox import send_on_commit
 from connector.queue import MAINTENANCE
 from connector.services import Services
 from connector.tokens import TokenStore
@@ -87,7 +87,7 @@ def request_redaction(services: Services, session: Session, shop: Shop) -> Compl
     """
     _stop(services, session, shop, utcnow())
     # No shop_id on the message: the database queue would delete it with the shop's rows, under the worker.
-    send_after_commit(session, services.queue, MAINTENANCE, {REDACT_SHOP: shop.id}, shop_id=None)
+    send_on_commit(session, services.queue, MAINTENANCE, {REDACT_SHOP: shop.id}, shop_id=None)
     return ComplianceResult("redaction_queued", f"erasure of shop {shop.domain} (id {shop.id}) queued")
 
 
@@ -103,8 +103,8 @@ def redact_shop(services: Services, shop_id: int) -> RedactResult:
     with services.db.session() as session:
         for model in SHOP_TABLES:
             statement = delete(model).where(model.shop_id == shop_id)  # type: ignore[attr-defined]
-            result = session.execute(statement.execution_options(synchronize_session=False))
-            rows[model.__tablename__] = result.rowcount  # type: ignore[attr-defined]
+            deleted = session.execute(statement.execution_options(synchronize_session=False))
+            rows[model.__tablename__] = deleted.rowcount  # type: ignore[attr-defined]
         rows[Shop.__tablename__] = session.execute(
             delete(Shop).where(Shop.id == shop_id).execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]

@@ -12,7 +12,8 @@ The one decision path behind webhooks, reconciliation and backfill. Given a shop
 
 It reads and writes only the database, in the caller's session (no network, no image decoding): it runs
 inside the webhook request. The caller commits; the queue message goes out after the commit (see
-`connector.outbox`). A job left `queued` with no message (a crash between commit and send) is found by
+`connector.outbox`: with the database queue the message is written in the same transaction). A job left
+`queued` with no message (SQS: a crash between commit and send) is found by
 `state = 'queued' AND updated_at < now - N minutes` and sent again; consumers are idempotent by job id.
 """
 
@@ -25,13 +26,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
-from connector.db import insert_or_skip
 from connector.fingerprint import MediaItem, source_fingerprint, source_media
+from connector.intake_sql import IntakeSQL, intake_sql
 from connector.jewelry import Classification, classify
-from connector.models import Draft, Product, RenderJob, Shop, StyleVersion, WriteBack, utcnow
-from connector.outbox import send_after_commit
+from connector.models import Product, Shop, StyleVersion, utcnow
+from connector.outbox import send_on_commit
 from connector.queue import RENDER
 from connector.services import Services
 from connector.shopstyle import assign_style, freeze
@@ -42,10 +43,9 @@ from renderer.errors import InputError
 log = logging.getLogger(__name__)
 
 SOURCES = ("webhook", "reconcile", "backfill", "manual")
-PENDING_JOB_STATES = ("queued", "failed")
 #: Every code `process_product` and `mark_deleted` answer with.
 CODES = (
-    "queued",  # a render job was created (or revived) and will be sent after the commit
+    "queued",  # a render job was created (or revived); its message goes with the commit
     "in_progress",  # the same render is already queued or running
     "unchanged",  # the source photos are the ones already rendered or queued
     "stale",  # older than what was already processed for this product
@@ -93,154 +93,115 @@ def shop_style(services: Services, session: Session, shop: Shop) -> tuple[HouseS
         version = assign_style(session, shop, style)
         log.info("shop %s starts with house style %r (version %s)", shop.domain, style.name, version.id)
     key = (version.id, version.content_hash)
-    style = _STYLE_CACHE.get(key)
-    if style is None:
+    parsed = _STYLE_CACHE.get(key)
+    if parsed is None:
         # Versions are immutable, so a parsed copy is good for as long as the process lives.
-        style = parse_style(version.document, f"style version {version.id} of {shop.domain}")
+        parsed = parse_style(version.document, f"style version {version.id} of {shop.domain}")
         if len(_STYLE_CACHE) > 1024:
             _STYLE_CACHE.clear()
-        _STYLE_CACHE[key] = style
-    return style, version
+        _STYLE_CACHE[key] = parsed
+    return parsed, version
 
 
 def _style_version(session: Session, shop: Shop) -> StyleVersion | None:
-    version = session.get(StyleVersion, shop.style_version_id) if shop.style_version_id else None
+    if not shop.style_version_id:
+        return None
+    # The document is read only when this process has not parsed that version yet (see shop_style).
+    version = session.get(StyleVersion, shop.style_version_id, options=[defer(StyleVersion.document)])
     return version if version is not None and version.shop_id == shop.id else None
 
 
 # --- rows ------------------------------------------------------------------------------------------------
+# Plain SQL statements on the session's connection, not the ORM's unit of work: this runs inside every
+# webhook request, and a handful of statements is all it needs.
+
+
+@dataclass(frozen=True)
+class _ProductState:
+    id: int
+    kind: str | None
+    fingerprint: str | None
+    updated_at: dt.datetime | None
+    triggered_at: dt.datetime | None
+
+
+def _sql(session: Session) -> IntakeSQL:
+    return intake_sql(session.get_bind().dialect.name)
 
 
 def _lock(session: Session, query: Any) -> Any:
-    """Run `query` for one row, re-read from the database and, on PostgreSQL, locked until commit.
-
-    FOR NO KEY UPDATE, not FOR UPDATE: rows inserted meanwhile that reference this one (deliveries, jobs)
-    hold KEY SHARE locks on it, which FOR UPDATE would wait for, and two such waits deadlock.
-    """
+    """Re-read one ORM row from the database, locked until commit on PostgreSQL (FOR NO KEY UPDATE)."""
     query = query.execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(key_share=True)
     return session.scalar(query)
 
 
-def lock_product(session: Session, shop: Shop, product_gid: str) -> tuple[Product, bool]:
-    """Return the product's row, created when missing, locked until commit on PostgreSQL (SQLite's writers
-    are serialized already), and whether it was created now.
-
-    Two deliveries for one product at once are decided one after the other, so neither sees stale state.
-    """
-    query = select(Product).where(Product.shop_id == shop.id, Product.product_gid == product_gid)
-    product = _lock(session, query)
-    if product is not None:
-        return product, False
-    now = utcnow()
-    created = session.execute(
-        insert_or_skip(session, Product)
-        .values(shop_id=shop.id, product_gid=product_gid, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["shop_id", "product_gid"])
-        .returning(Product.id)
-    ).scalar()
-    product = _lock(session, query)
-    assert product is not None  # inserted just now, or by the delivery we waited for
-    return product, created is not None
+def _lock_product(session: Session, shop_id: int, product_gid: str) -> tuple[_ProductState, bool]:
+    """Return the product's state, its row created when missing and locked until commit, and whether it
+    was created now. Two deliveries for one product at once are decided one after the other."""
+    conn, sql = session.connection(), _sql(session)
+    key = {"shop_id": shop_id, "product_gid": product_gid}
+    row = conn.execute(sql.product_state, key).first()
+    if row is not None:
+        return _ProductState(*row), False
+    created = conn.execute(sql.insert_product, {**key, "now": utcnow()}).scalar()
+    if created is not None:
+        return _ProductState(created, None, None, None, None), True
+    # Inserted meanwhile by a delivery we waited for: read (and lock) what it left.
+    return _ProductState(*conn.execute(sql.product_state, key).one()), False
 
 
 def worn_media_gids(session: Session, shop_id: int, media: Iterable[MediaItem]) -> frozenset[str]:
     """Return which of `media` Worn wrote itself (by the MediaImage GIDs its write-backs recorded)."""
-    gids = {item.gid for item in media}
+    gids = sorted({item.gid for item in media})
     if not gids:
         return frozenset()
-    rows = session.scalars(
-        select(WriteBack.media_gid).where(WriteBack.shop_id == shop_id, WriteBack.media_gid.in_(gids))
-    )
-    return frozenset(gid for gid in rows if gid)
+    rows = session.connection().execute(_sql(session).worn_media, {"shop_id": shop_id, "gids": gids})
+    return frozenset(gid for (gid,) in rows if gid)
 
 
-def supersede_pending(session: Session, product: Product, *, keep: str | None = None) -> tuple[int, int]:
+def supersede_pending(
+    session: Session, shop_id: int, product_id: int, *, keep: str | None = None
+) -> tuple[int, int]:
     """Mark the product's pending jobs (but the one keyed `keep`) and unapproved drafts superseded."""
-    now = utcnow()
-    jobs = update(RenderJob).where(
-        RenderJob.shop_id == product.shop_id,
-        RenderJob.product_id == product.id,
-        RenderJob.state.in_(PENDING_JOB_STATES),
-    )
-    if keep is not None:
-        jobs = jobs.where(RenderJob.idempotency_key != keep)
-    job_count = session.execute(
-        jobs.values(state="superseded", updated_at=now).execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    draft_count = session.execute(
-        update(Draft)
-        .where(
-            Draft.shop_id == product.shop_id,
-            Draft.product_id == product.id,
-            Draft.state == "awaiting_review",
-        )
-        .values(state="superseded", updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    return job_count, draft_count
-
-
-def _create_job(
-    session: Session, product: Product, key: str, fingerprint: str, version_id: int, trigger: str
-) -> int | None:
-    now = utcnow()
-    return session.execute(  # type: ignore[no-any-return]
-        insert_or_skip(session, RenderJob)
-        .values(
-            shop_id=product.shop_id,
-            product_id=product.id,
-            style_version_id=version_id,
-            idempotency_key=key,
-            source_fingerprint=fingerprint,
-            trigger=trigger,
-            state="queued",
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(RenderJob.id)
-    ).scalar()
+    conn, sql = session.connection(), _sql(session)
+    ids = {"of_shop": shop_id, "of_product": product_id, "now": utcnow()}
+    jobs = conn.execute(sql.supersede_jobs, {**ids, "keep": keep or ""}).rowcount
+    drafts = conn.execute(sql.supersede_drafts, ids).rowcount
+    return jobs, drafts
 
 
 def _queue_render(
-    session: Session,
-    product: Product,
-    snapshot: ProductSnapshot,
-    fingerprint: str,
-    version_id: int,
-    trigger: str,
+    session: Session, product_id: int, key: str, snapshot: ProductSnapshot, job: dict[str, Any]
 ) -> tuple[int, bool, str]:
     """Return (job id, whether a message is to be sent, how) for the render of this fingerprint and style."""
-    key = f"{product.shop_id}:{product.product_gid}:{fingerprint}:{version_id}"
-    job_id = _create_job(session, product, key, fingerprint, version_id, trigger)
+    conn, sql = session.connection(), _sql(session)
+    job = {**job, "product_id": product_id, "now": utcnow()}
+    job_id = conn.execute(sql.insert_job, {**job, "key": key}).scalar()
     if job_id is not None:
         return job_id, True, "new render job"
-    existing = session.execute(
-        select(RenderJob.id, RenderJob.state).where(RenderJob.idempotency_key == key)
-    ).one()
+    existing = conn.execute(sql.job_by_key, {"key": key}).one()
     if existing.state in ("queued", "running"):
         return existing.id, False, f"render job {existing.id} is already {existing.state}"
     if existing.state in ("superseded", "cancelled", "failed"):
         # The photos went back to ones whose render never finished: that same job runs again.
-        session.execute(
-            update(RenderJob)
-            .where(RenderJob.id == existing.id)
-            .values(state="queued", attempts=0, last_error=None, started_at=None, finished_at=None)
-            .values(updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        conn.execute(sql.requeue_job, {"job_id": existing.id, "now": utcnow()})
         return existing.id, True, f"render job {existing.id} ({existing.state}) queued again"
     # Done before, and its drafts superseded since: render again, keyed by this update so that the same
     # update processed twice still makes one job.
     rerender_key = f"{key}:{snapshot.updated_at:%Y%m%dT%H%M%S%f}"
-    job_id = _create_job(session, product, rerender_key, fingerprint, version_id, trigger)
+    job_id = conn.execute(sql.insert_job, {**job, "key": rerender_key}).scalar()
     if job_id is not None:
         return job_id, True, f"new render job (job {existing.id} rendered these photos before)"
-    again = session.scalars(select(RenderJob.id).where(RenderJob.idempotency_key == rerender_key)).one()
+    again = conn.execute(sql.job_by_key, {"key": rerender_key}).one().id
     return again, False, f"render job {again} exists for this update"
+
+
+def _save_product(session: Session, product_id: int, **values: Any) -> None:
+    session.connection().execute(
+        _sql(session).update_product, {"product_id": product_id, "updated_at": utcnow(), **values}
+    )
 
 
 # --- the decision ----------------------------------------------------------------------------------------
@@ -268,37 +229,48 @@ def process_product(
     if not shop.active:
         return IntakeResult("shop_inactive", f"shop {shop.domain} is not active (uninstalled)", gid)
 
-    product, created = lock_product(session, shop, gid)
+    product, created = _lock_product(session, shop.id, gid)
     stale = _staleness(product, snapshot.updated_at, triggered_at)
     if stale is not None:
         return IntakeResult("stale", stale, gid, product.id, product.kind)
 
     style, version = shop_style(services, session, shop)
     found = classify(snapshot, style)
-    worn = worn_media_gids(session, shop.id, snapshot.media)
+    # A product row created just now has no write-backs yet.
+    worn = frozenset() if created else worn_media_gids(session, shop.id, snapshot.media)
     fingerprint = source_fingerprint(snapshot.media, worn)
-
-    product.title = snapshot.title[:512]
-    product.product_type = snapshot.product_type[:255]
-    product.kind = found.kind
-    product.shopify_updated_at = snapshot.updated_at
-    product.shopify_triggered_at = triggered_at
-    product.deleted_at = None
-    product.source_media = [asdict(item) for item in source_media(snapshot.media, worn)]
+    seen = {
+        "title": snapshot.title[:512],
+        "product_type": snapshot.product_type[:255],
+        "kind": found.kind,
+        "shopify_updated_at": snapshot.updated_at,
+        "shopify_triggered_at": triggered_at,
+        "deleted_at": None,
+        "source_media": [asdict(item) for item in source_media(snapshot.media, worn)],
+    }
 
     skip = _skip_reason(snapshot, found, fingerprint)
     if skip is not None:
         code, detail = skip
-        jobs, drafts = (0, 0) if created else supersede_pending(session, product)
-        product.decision, product.decision_detail = code, detail
-        product.source_fingerprint = None  # nothing stands rendered for what the product is now
+        jobs, drafts = (0, 0) if created else supersede_pending(session, shop.id, product.id)
+        # source_fingerprint None: nothing stands rendered for what the product is now.
+        _save_product(
+            session, product.id, **seen, decision=code, decision_detail=detail, source_fingerprint=None
+        )
         if jobs or drafts:
             detail += f"; superseded {jobs} pending job(s) and {drafts} draft(s)"
         return IntakeResult(code, detail, gid, product.id, found.kind, fingerprint, None, jobs, drafts)
 
     assert fingerprint is not None and found.kind is not None
-    product.decision, product.decision_detail = "jewelry", found.reason
-    if fingerprint == product.source_fingerprint:
+    if fingerprint == product.fingerprint:
+        _save_product(
+            session,
+            product.id,
+            **seen,
+            decision="jewelry",
+            decision_detail=found.reason,
+            source_fingerprint=fingerprint,
+        )
         return IntakeResult(
             "unchanged",
             f"{found.kind}: source photos unchanged since their render was queued",
@@ -309,32 +281,37 @@ def process_product(
         )
 
     key = f"{shop.id}:{gid}:{fingerprint}:{version.id}"
-    jobs, drafts = (0, 0) if created else supersede_pending(session, product, keep=key)
-    job_id, send, how = _queue_render(session, product, snapshot, fingerprint, version.id, source)
-    product.source_fingerprint = fingerprint
+    jobs, drafts = (0, 0) if created else supersede_pending(session, shop.id, product.id, keep=key)
+    job = {"shop_id": shop.id, "style_version_id": version.id, "fingerprint": fingerprint, "trigger": source}
+    job_id, send, how = _queue_render(session, product.id, key, snapshot, job)
+    _save_product(
+        session,
+        product.id,
+        **seen,
+        decision="jewelry",
+        decision_detail=found.reason,
+        source_fingerprint=fingerprint,
+    )
     if send:
-        send_after_commit(session, services.queue, RENDER, {"render_job": job_id}, shop_id=shop.id)
+        send_on_commit(session, services.queue, RENDER, {"render_job": job_id}, shop_id=shop.id)
     detail = f"{found.kind} ({found.reason}): {how}"
     if jobs or drafts:
         detail += f"; superseded {jobs} pending job(s) and {drafts} draft(s)"
-    log.info(
-        "product %s: %s",
-        gid,
-        detail,
-        extra={"job": job_id, "triggered_at": triggered_at.isoformat() if triggered_at else None},
-    )
+    log.debug("product %s: %s", gid, detail, extra={"job": job_id})
     code = "queued" if send else "in_progress"
     return IntakeResult(code, detail, gid, product.id, found.kind, fingerprint, job_id, jobs, drafts)
 
 
-def _staleness(product: Product, updated_at: dt.datetime, triggered_at: dt.datetime | None) -> str | None:
+def _staleness(
+    product: _ProductState, updated_at: dt.datetime, triggered_at: dt.datetime | None
+) -> str | None:
     """Say why a snapshot is older than what was processed for the product, or None when it is not."""
-    newest = product.shopify_updated_at
+    newest = product.updated_at
     if newest is None:
         return None
     if updated_at < newest:
         return f"updated_at {updated_at.isoformat()} is older than {newest.isoformat()}, already processed"
-    seen = product.shopify_triggered_at
+    seen = product.triggered_at
     if updated_at == newest and triggered_at is not None and seen is not None and triggered_at < seen:
         # Same second of updated_at: Shopify's trigger time tells which change came first.
         return (
@@ -362,13 +339,22 @@ def mark_deleted(session: Session, shop: Shop, product_gid: str, *, when: dt.dat
     The row stays (with `deleted_at`) so that a create or update delivered late, older than the deletion,
     is recognised as stale rather than bringing the product back.
     """
-    product, created = lock_product(session, shop, product_gid)
-    jobs, drafts = (0, 0) if created else supersede_pending(session, product)
-    product.deleted_at = when
-    product.decision, product.decision_detail = "deleted", f"deleted in Shopify at {when.isoformat()}"
-    product.source_fingerprint = None
-    if product.shopify_updated_at is None or product.shopify_updated_at < when:
-        product.shopify_updated_at, product.shopify_triggered_at = when, when
+    product, created = _lock_product(session, shop.id, product_gid)
+    jobs, drafts = (0, 0) if created else supersede_pending(session, shop.id, product.id)
+    newer = product.updated_at is None or product.updated_at < when
+    session.connection().execute(
+        update(Product)
+        .where(Product.id == product.id)
+        .values(
+            deleted_at=when,
+            decision="deleted",
+            decision_detail=f"deleted in Shopify at {when.isoformat()}",
+            source_fingerprint=None,
+        )
+        .values(
+            {"shopify_updated_at": when, "shopify_triggered_at": when} if newer else {},
+        )
+    )
     detail = "product deleted"
     if jobs or drafts:
         detail += f"; superseded {jobs} pending job(s) and {drafts} draft(s)"

@@ -1,9 +1,11 @@
-"""Send queue messages right after the transaction that makes their rows visible commits.
+"""Send a queue message with the commit of the transaction whose rows it names.
 
-Never before the commit (a worker would look for a row that is not there yet, or was rolled back) and never
-after a rollback. A crash, or a queue outage, between the commit and the send leaves a row in state `queued`
-with no message: the scheduler finds such rows by age and sends them again, and consumers are idempotent by
-the id in the message, so a message sent twice does no harm.
+With the database queue (QUEUE_URL=db) the message row is written inside that same transaction: it
+becomes visible exactly when the rows do, and vanishes with them on a rollback. Other queues (SQS) cannot
+join a database transaction, so the message is sent right after the commit — never before (a worker would
+look for a row that is not there yet, or was rolled back) and never after a rollback. A crash, or a queue
+outage, between that commit and the send leaves a row in state `queued` with no message: the scheduler
+finds such rows by age and sends them again, and consumers are idempotent by the id in the message.
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from connector.queue import Queue
+from connector.queue import DbQueue, Queue
 
 log = logging.getLogger(__name__)
 _PENDING = "worn_outbox"
 
 
-def send_after_commit(
+def send_on_commit(
     session: Session, queue: Queue, name: str, body: dict[str, Any], *, shop_id: int | None = None
 ) -> None:
-    """Send `body` to queue `name` once `session` commits; drop it if the session rolls back."""
+    """Make `body` a message of queue `name` when `session` commits; nothing if it rolls back."""
+    if isinstance(queue, DbQueue) and queue.db.engine is session.get_bind():
+        queue.send_in(session.connection(), name, body, shop_id=shop_id)
+        return
     if _PENDING not in session.info:
         session.info[_PENDING] = []
         event.listen(session, "after_commit", _send_pending)
@@ -32,7 +37,7 @@ def send_after_commit(
 
 
 def pending_messages(session: Session) -> list[tuple[str, dict[str, Any]]]:
-    """Return the (queue name, body) pairs waiting for this session's commit."""
+    """Return the (queue name, body) pairs waiting for this session's commit (queues outside the database)."""
     return [(name, body) for _queue, name, body, _shop in session.info.get(_PENDING, [])]
 
 

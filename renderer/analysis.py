@@ -192,7 +192,7 @@ def _from_landmarks(rgb: np.ndarray, lm: Landmarks, digest: str) -> PlateAnalysi
             ("knee_right", A.KNEE_RIGHT),
         ):
             anchors[name] = Point(float(lm.pose[i, 0]), float(lm.pose[i, 1]), float(lm.pose[i, 2]))
-    skin_lab = tuple(float(v) for v in skin[0]) if skin is not None else None
+    skin_lab = (float(skin[0][0]), float(skin[0][1]), float(skin[0][2])) if skin is not None else None
     assert set(caps) == set(KINDS)
     return PlateAnalysis(
         width=w,

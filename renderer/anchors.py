@@ -104,6 +104,10 @@ def earlobes(face: np.ndarray, pose: np.ndarray | None, width: int, height: int)
     return out
 
 
+def _point(p: np.ndarray, confidence: float) -> Point:
+    return Point(float(p[0]), float(p[1]), confidence)
+
+
 def _runs_across(mask: np.ndarray, y: int, x_center: float) -> tuple[int, int] | None:
     """Return the [left, right] columns of the mask run through x_center on row y."""
     row = mask[y]
@@ -160,9 +164,9 @@ def neck_anchors(
         "neck_left": Point(float(left[0]), float(left[1]), c),
         "neck_base": Point(float(support[0]), float(support[1]), c),
         "sternum_top": Point(float(notch[0]), float(notch[1]), c),
-        "sternum_bottom": Point(*(notch + v * 150.0 * px_per_mm).tolist(), c),
-        "collarbone_right": Point(*(notch + 0.8 * (sh_r - notch) - v * 8 * px_per_mm).tolist(), c),
-        "collarbone_left": Point(*(notch + 0.8 * (sh_l - notch) - v * 8 * px_per_mm).tolist(), c),
+        "sternum_bottom": _point(notch + v * 150.0 * px_per_mm, c),
+        "collarbone_right": _point(notch + 0.8 * (sh_r - notch) - v * 8 * px_per_mm, c),
+        "collarbone_left": _point(notch + 0.8 * (sh_l - notch) - v * 8 * px_per_mm, c),
         "chin": Point(float(chin[0]), float(chin[1]), 0.95),
     }
 
@@ -253,7 +257,7 @@ def hair_mask(
     # Hair never covers the face itself here: keep the face mesh's outline clear.
     hull = cv2.convexHull(np.round(face[:468] - [x_lo, y_lo]).astype(np.int32))
     face_area = np.zeros(cand.shape, np.uint8)
-    cv2.fillConvexPoly(face_area, hull, 1)
+    cv2.fillConvexPoly(face_area, hull, (1,))
     cand &= face_area == 0
     _n, labels = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
     seeds = set()

@@ -68,7 +68,7 @@ def contact_sheet(source_rgb: np.ndarray, outcomes: Sequence[RenderOutcome], col
         np.vstack(
             [
                 _fit(source_rgb, TILE),
-                _caption(["source photo", f"{source_rgb.shape[1]}×{source_rgb.shape[0]}"], None),
+                _caption(["source photo", f"{source_rgb.shape[1]}x{source_rgb.shape[0]}"], None),
             ]
         )
     ]

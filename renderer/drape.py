@@ -13,6 +13,7 @@ links land where the chain's own length puts them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -41,7 +42,7 @@ class Curve:
         return float(self.sigma_mm[-1] - self.sigma_mm[0])
 
 
-def _from_physical(xy_mm: np.ndarray, to_plate: callable) -> Curve:  # type: ignore[valid-type]
+def _from_physical(xy_mm: np.ndarray, to_plate: Callable[[np.ndarray], np.ndarray]) -> Curve:
     seg = np.hypot(*np.diff(xy_mm, axis=0).T)
     sigma = np.concatenate([[0], np.cumsum(seg)])
     pts = to_plate(xy_mm)
@@ -165,7 +166,7 @@ def bend(
     # Candidate pixels: within `band` of the polyline (rasterised, then a distance transform).
     canvas = np.full((y1 - y0, x1 - x0), 255, np.uint8)
     poly = np.round((pts - [x0, y0]) * 4).astype(np.int32)
-    cv2.polylines(canvas, [poly], False, 0, 1, cv2.LINE_8, shift=2)
+    cv2.polylines(canvas, [poly], False, (0,), 1, cv2.LINE_8, shift=2)
     dist = cv2.distanceTransform(canvas, cv2.DIST_L2, 3)
     yy, xx = np.nonzero(dist <= band + 1)
     q = np.stack([xx + x0, yy + y0], axis=1).astype(np.float64)
@@ -199,9 +200,9 @@ def bend(
     wrap_a = np.concatenate([src_a, src_a[:, :2]], axis=1)
     wrap_premul = np.concatenate([src_premul, src_premul[:, :2]], axis=1)
     map_x = np.where(map_x >= n, map_x - n, map_x)
-    a = cv2.remap(wrap_a, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    a = cv2.remap(wrap_a, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))
     premul = cv2.remap(
-        wrap_premul, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        wrap_premul, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,)
     )
     rgb = premul / np.maximum(a, 1e-6)[..., None]
     # Measure how much chain was really drawn: its alpha area on the plate, undone for the local

@@ -91,8 +91,8 @@ def shade(
     else:
         sigma, dx, dy, strength, ao = 0.6, 0.15, 0.5, shadow, occlusion
     s_px = max(0.7, sigma * px_per_mm)
-    m = np.float32([[1, 0, dx * px_per_mm], [0, 1, dy * px_per_mm]])
-    cast = cv2.warpAffine(visible, m, (visible.shape[1], visible.shape[0]), borderValue=0)
+    m = np.array([[1, 0, dx * px_per_mm], [0, 1, dy * px_per_mm]], np.float32)
+    cast = cv2.warpAffine(visible, m, (visible.shape[1], visible.shape[0]), borderValue=(0.0,))
     cast = cv2.GaussianBlur(cast, (0, 0), s_px)
     dark = strength * cast
     if ao > 0:

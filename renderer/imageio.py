@@ -182,7 +182,8 @@ def load_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedIm
             is_srgb = desc.lower().startswith("srgb") and "linear" not in desc.lower()
             if not is_srgb or im.mode == "CMYK":
                 out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
-                im = ImageCms.profileToProfile(im, src, _srgb(), outputMode=out_mode)
+                converted = ImageCms.profileToProfile(im, src, _srgb(), outputMode=out_mode)
+                im = converted if converted is not None else im
                 notes.append(f"colours converted from ICC profile {desc!r} to sRGB")
         except (OSError, ImageCms.PyCMSError) as exc:
             notes.append(f"embedded ICC profile unreadable ({exc}); colours taken as sRGB")

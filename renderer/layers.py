@@ -89,10 +89,9 @@ def warp_piece(
         # Area-average down first: a linear warp alone would skip over thin wire.
         f = scale / 0.85
         nw, nh = max(1, round(w * f)), max(1, round(h * f))
-        pre = src_rgb * src_a[..., None]
-        pre = cv2.resize(pre, (nw, nh), interpolation=cv2.INTER_AREA)
-        src_a = cv2.resize(src_a, (nw, nh), interpolation=cv2.INTER_AREA)
-        src_rgb = pre / np.maximum(src_a, 1e-6)[..., None]
+        pre = np.asarray(cv2.resize(src_rgb * src_a[..., None], (nw, nh), interpolation=cv2.INTER_AREA))
+        src_a = np.asarray(cv2.resize(src_a, (nw, nh), interpolation=cv2.INTER_AREA), np.float32)
+        src_rgb = (pre / np.maximum(src_a, 1e-6)[..., None]).astype(np.float32)
         m = m @ np.array([[w / nw, 0, 0], [0, h / nh, 0], [0, 0, 1]], np.float64)
         h, w = nh, nw
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T
@@ -112,10 +111,10 @@ def warp_piece(
         size,
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
+        borderValue=(0.0,),
     )
     a = cv2.warpAffine(
-        src_a, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        src_a, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,)
     )
     out_rgb = premul / np.maximum(a, 1e-6)[..., None]
     return Layer(x0, y0, np.clip(out_rgb, 0, 255).astype(np.float32), np.clip(a, 0, 1).astype(np.float32))

@@ -131,10 +131,10 @@ def unwrap(cut: Cutout) -> Strip:
         map_y,
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
+        borderValue=(0.0,),
     )
     strip_a = cv2.remap(
-        a_chain, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        a_chain, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,)
     )
     strip_rgb = strip_rgb / np.maximum(strip_a, 1e-6)[..., None]
 

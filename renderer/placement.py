@@ -71,9 +71,9 @@ def _inside(layer: Layer, matrix: np.ndarray, src_w: int, src_h: int, width: int
 
 
 def _hair_hidden(an: PlateAnalysis, layer: Layer) -> np.ndarray | None:
-    if an.hair_mask is None:
-        return None
     hair = an.mask_at("hair", an.width, an.height)
+    if hair is None:
+        return None
     x0, y0, x1, y1 = layer.box()
     return hair[y0:y1, x0:x1].copy()
 
@@ -330,7 +330,8 @@ def place_bracelet(strip: Strip, size: StatedSize, an: PlateAnalysis, kind: str)
     # Gravity: sag toward whichever end of the arm is lower on the photo (toward the hand if level).
     sag_dir = along if along[1] > 0.25 else -along
     curve = drape.wrist_curve(center, across, sag_dir, half_w, sag, size.mm / 2)
-    front_s = strip.front_s if strip.pendant is None else (strip.pendant_s + strip.length_px / 2)
+    # A bracelet's blob is its clasp: the front is half way round from it.
+    front_s = strip.front_s if strip.pendant_s is None else strip.pendant_s + strip.length_px / 2
     sigma_to_s = front_s - (size.mm / 4) * prod_ppm
     layer, drawn_mm = drape.bend(strip, curve, prod_ppm, ppm / prod_ppm, sigma_to_s, an.width, an.height)
     if layer is None:

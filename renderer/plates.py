@@ -271,12 +271,16 @@ class PlateAnalysis:
                 person_mask=decode_mask(d.get("person_mask")),
                 hair_mask=decode_mask(d.get("hair_mask")),
                 face_yaw_deg=None if d.get("face_yaw_deg") is None else float(d["face_yaw_deg"]),
-                skin_lab=None if d.get("skin_lab") is None else tuple(float(v) for v in d["skin_lab"]),
+                skin_lab=None if d.get("skin_lab") is None else _triple(d["skin_lab"]),
                 notes=tuple(str(n) for n in d.get("notes", [])),
                 timings={str(k): float(v) for k, v in d.get("timings", {}).items()},
             )
         except KeyError as exc:
             raise InputError(f"plate analysis lacks the key {exc.args[0]!r}; re-analyse the plate") from None
+
+
+def _triple(v: Any) -> tuple[float, float, float]:
+    return float(v[0]), float(v[1]), float(v[2])
 
 
 @dataclass(frozen=True)

@@ -179,8 +179,9 @@ def _render_one(
     gain, gain_note = light_gain(img, layer, cut.backdrop, opts.light_match, opts.max_delta_e)
     notes.append(gain_note)
     surface = None
-    if placed.contact == "hanging" and an.person_mask is not None:
-        surface = an.mask_at("person", w, h)[y0:y1, x0:x1]
+    person = an.mask_at("person", w, h) if placed.contact == "hanging" else None
+    if person is not None:
+        surface = person[y0:y1, x0:x1]
     base = shade(
         img[y0:y1, x0:x1],
         visible,
@@ -214,11 +215,11 @@ def _render_one(
     (cx0, cy0, cx1, cy1), out_size, size_limit = _output_frame(w, h, box, opts)
     if size_limit:
         notes.append(size_limit)
-    image = full[cy0:cy1, cx0:cx1]
-    alpha_out = alpha_full[cy0:cy1, cx0:cx1]
+    image = np.ascontiguousarray(full[cy0:cy1, cx0:cx1])
+    alpha_out = np.ascontiguousarray(alpha_full[cy0:cy1, cx0:cx1])
     if (image.shape[1], image.shape[0]) != out_size:
-        image = cv2.resize(image, out_size, interpolation=cv2.INTER_AREA)
-        alpha_out = cv2.resize(alpha_out, out_size, interpolation=cv2.INTER_AREA)
+        image = np.asarray(cv2.resize(image, out_size, interpolation=cv2.INTER_AREA))
+        alpha_out = np.asarray(cv2.resize(alpha_out, out_size, interpolation=cv2.INTER_AREA))
     timings["output"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     report = QualityReport(

@@ -164,7 +164,5 @@ def run(args: argparse.Namespace) -> int:
     """Run `worn serve`."""
     from webhooks.commands import settings_from
 
-    serve(
-        settings_from(args), host=args.host, port=args.port, workers=args.workers, threads=args.threads
-    )
+    serve(settings_from(args), host=args.host, port=args.port, workers=args.workers, threads=args.threads)
     return 0

@@ -29,21 +29,23 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from shopify_app import verify_webhook_req
-from sqlalchemy import update
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from connector.compliance import NO_CUSTOMER_DATA, request_redaction, uninstall_shop
-from connector.db import DatabaseUnavailable, insert_or_skip
+from connector.db import DatabaseUnavailable
 from connector.intake import mark_deleted, process_product
 from connector.logs import log_context
-from connector.models import Shop, WebhookDelivery, utcnow
+from connector.models import Shop, StyleVersion, WebhookDelivery, utcnow
 from connector.services import Services
 from connector.shops import ensure_shop
 from connector.snapshot import ProductSnapshot, product_gid_of
@@ -72,6 +74,7 @@ class MalformedPayload(InputError):
 
 
 # --- one handler per topic ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Context:
@@ -166,55 +169,98 @@ LEAVING = ("app/uninstalled", "shop/redact")
 # --- the one processing path (HTTPS and EventBridge) -----------------------------------------------------
 
 
-def process(services: Services, delivery: Delivery, payload: Any) -> Outcome:
-    """Record `delivery` once and run its topic's handler, in one transaction; return what was done.
+class _Duplicate(Exception):
+    """Raised inside the transaction to roll back the work of a delivery recorded already."""
 
-    A delivery already recorded (same webhook id) does nothing. `payload` is the parsed body, or None when
-    the body did not parse (recorded as malformed).
+
+def process(services: Services, delivery: Delivery, payload: Any) -> Outcome:
+    """Run the topic's handler and record the delivery with its outcome, in one transaction.
+
+    The delivery's row is written last, with its outcome; when its webhook id is recorded already (a retry,
+    or a copy arriving at the same moment) the unique index refuses it and the whole transaction rolls
+    back: a duplicate does nothing. `payload` is the parsed body, or None when it did not parse
+    (recorded as malformed).
     """
-    with services.db.session() as session:
-        shop = ensure_shop(session, delivery.shop_domain, active=delivery.topic not in LEAVING)
-        delivery_id = _record(session, shop, delivery)
-        if delivery_id is None:
-            return Outcome("duplicate", f"delivery {delivery.webhook_id} was already received")
-        with log_context(shop=shop.id, delivery=delivery.webhook_id):
-            handler = HANDLERS.get(delivery.topic)
-            if payload is None:
-                outcome = Outcome("malformed", "the body is not a JSON object", 400)
-            elif handler is None:
-                outcome = Outcome("unknown_topic", f"Worn does not handle topic {delivery.topic!r}")
-            else:
-                try:
-                    outcome = handler(Context(services, session, shop, delivery), payload)
-                except MalformedPayload as exc:
-                    outcome = Outcome("malformed", str(exc), 400, product_gid_of(payload))
-            session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id == delivery_id)
-                .values(outcome=outcome.code, detail=outcome.detail[:4000], product_gid=outcome.product_gid)
-                .execution_options(synchronize_session=False)
-            )
+    try:
+        with services.db.session() as session:
+            shop = _shop(session, delivery)
+            with log_context(shop=shop.id, delivery=delivery.webhook_id):
+                handler = HANDLERS.get(delivery.topic)
+                if payload is None:
+                    outcome = Outcome("malformed", "the body is not a JSON object", 400)
+                elif handler is None:
+                    outcome = Outcome("unknown_topic", f"Worn does not handle topic {delivery.topic!r}")
+                else:
+                    try:
+                        outcome = handler(Context(services, session, shop, delivery), payload)
+                    except MalformedPayload as exc:
+                        outcome = Outcome("malformed", str(exc), 400, product_gid_of(payload))
+                if _record(session, shop, delivery, outcome) is None:
+                    raise _Duplicate
+    except _Duplicate:
+        return Outcome("duplicate", f"delivery {delivery.webhook_id} was already received")
     return outcome
 
 
-def _record(session: Session, shop: Shop, delivery: Delivery) -> int | None:
-    """Insert the delivery's row; return its id, or None when its webhook id is already recorded."""
-    return session.execute(  # type: ignore[no-any-return]
-        insert_or_skip(session, WebhookDelivery)
-        .values(
-            shop_id=shop.id,
-            webhook_id=delivery.webhook_id,
-            event_id=delivery.event_id,
-            topic=delivery.topic,
-            api_version=delivery.api_version,
-            triggered_at=delivery.triggered_at,
-            received_at=utcnow(),
-            source=delivery.source,
-            outcome="received",
-        )
+# The shop with its current style version (but not the version's document) in one query, built once.
+_SHOP_SQL = (
+    select(Shop)
+    .where(Shop.domain == bindparam("domain"))
+    .options(joinedload(Shop.style_version).defer(StyleVersion.document))
+)
+
+
+def _shop(session: Session, delivery: Delivery) -> Shop:
+    """Return the delivery's shop, its current style version loaded with it; create the shop if new."""
+    shop = session.scalar(_SHOP_SQL, {"domain": delivery.shop_domain})
+    return shop or ensure_shop(session, delivery.shop_domain, active=delivery.topic not in LEAVING)
+
+
+@cache
+def _record_sql(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = (
+        "shop_id",
+        "webhook_id",
+        "event_id",
+        "topic",
+        "api_version",
+        "triggered_at",
+        "received_at",
+        "source",
+        "outcome",
+        "detail",
+        "product_gid",
+    )
+    return (
+        insert(WebhookDelivery)
+        .values({name: bindparam(name) for name in columns})
         .on_conflict_do_nothing(index_elements=["webhook_id"])
         .returning(WebhookDelivery.id)
-    ).scalar()
+    )
+
+
+def _record(session: Session, shop: Shop, delivery: Delivery, outcome: Outcome) -> int | None:
+    """Insert the delivery's row; return its id, or None when its webhook id is already recorded.
+
+    The unique index on the webhook id decides: of two copies arriving together, one inserts, the other
+    (on PostgreSQL after waiting for the first to commit) inserts nothing.
+    """
+    values = {
+        "shop_id": shop.id,
+        "webhook_id": delivery.webhook_id,
+        "event_id": delivery.event_id,
+        "topic": delivery.topic,
+        "api_version": delivery.api_version,
+        "triggered_at": delivery.triggered_at,
+        "received_at": utcnow(),
+        "source": delivery.source,
+        "outcome": outcome.code,
+        "detail": outcome.detail[:4000],
+        "product_gid": outcome.product_gid,
+    }
+    sql = _record_sql(session.get_bind().dialect.name)
+    return session.connection().execute(sql, values).scalar()  # type: ignore[no-any-return]
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------
@@ -254,7 +300,8 @@ def receive(alias: str | None = None) -> Response:
     settings = services.settings
     body = _read_body(settings.WEBHOOK_MAX_BODY_BYTES)
 
-    absent = missing_headers(request.headers)
+    headers = dict(request.headers)
+    absent = missing_headers(headers)
     if absent:
         return _refuse(400, "missing_headers", f"missing header(s): {', '.join(absent)}")
     try:
@@ -265,7 +312,7 @@ def receive(alias: str | None = None) -> Response:
         # A base64 HMAC is ASCII; shopify_app 1.0.2 raises TypeError comparing a non-ASCII one (a 500).
         return _refuse(401, "invalid_hmac", "hmac header value is not base64")
     verified = verify_webhook_req(
-        {"method": request.method, "headers": dict(request.headers), "body": text, "url": request.url},
+        {"method": request.method, "headers": headers, "body": text, "url": request.url},
         {
             "client_id": settings.SHOPIFY_API_KEY,
             "client_secret": settings.SHOPIFY_API_SECRET,
@@ -275,7 +322,7 @@ def receive(alias: str | None = None) -> Response:
     if not verified.ok:
         return _refuse(verified.response.status, verified.log.code, verified.log.detail.split(".")[0])
     try:
-        delivery = delivery_from_headers(request.headers)
+        delivery = delivery_from_headers(headers)
     except HeaderError as exc:
         return _refuse(400, "bad_header", str(exc))
 

@@ -24,7 +24,7 @@ from connector.models import (
     WriteBack,
 )
 from connector.outbox import pending_messages
-from connector.queue import MAINTENANCE, RENDER
+from connector.queue import MAINTENANCE, RENDER, SqsQueue
 from connector.services import Services
 from connector.settings import Settings
 from connector.shops import ensure_shop
@@ -121,19 +121,38 @@ def test_uninstall_stops_the_shop_keeps_its_data(services: Services) -> None:
     assert rows_of(services, shop_id)["products"] == 1
 
 
-def test_shop_redact_request_queues_the_erasure_after_commit(services: Services) -> None:
+def test_shop_redact_request_queues_the_erasure_with_the_commit(services: Services) -> None:
     shop_id = seed_shop(services, "redacted")
+    with pytest.raises(RuntimeError), services.db.session() as session:
+        shop = session.get(Shop, shop_id)
+        assert shop is not None
+        request_redaction(services, session, shop)
+        # the database queue takes the message inside the transaction...
+        assert session.connection().execute(select(func.count()).select_from(QueueMessage)).scalar() == 2
+        raise RuntimeError("...so a rollback takes it back")
+    assert services.queue.depth(MAINTENANCE) == 0
     with services.db.session() as session:
         shop = session.get(Shop, shop_id)
         assert shop is not None
-        result = request_redaction(services, session, shop)
-        # waiting for the commit, not sent (the queue must not be touched inside SQLite's write lock)
-        assert pending_messages(session) == [(MAINTENANCE, {REDACT_SHOP: shop_id})]
-    assert pending_messages(session) == []
-    assert result.code == "redaction_queued"
+        assert request_redaction(services, session, shop).code == "redaction_queued"
     [message] = services.queue.receive(MAINTENANCE)
     assert message.body == {REDACT_SHOP: shop_id}
     redact_shop(services, message.body[REDACT_SHOP])
     assert services.queue.ack(message)  # the message outlives the shop's rows
     with services.db.session() as session:
         assert session.scalar(select(func.count()).select_from(QueueMessage)) == 0
+
+
+def test_with_sqs_the_erasure_is_sent_after_the_commit(services: Services, aws: str) -> None:
+    shop_id = seed_shop(services, "redacted-sqs")
+    sqs = SqsQueue(f"worn-{uuid.uuid4().hex[:6]}-", endpoint_url=aws, region="us-east-1", create=True)
+    sqs.create_queues()
+    services.queue = sqs
+    with services.db.session() as session:
+        shop = session.get(Shop, shop_id)
+        assert shop is not None
+        request_redaction(services, session, shop)
+        assert pending_messages(session) == [(MAINTENANCE, {REDACT_SHOP: shop_id})]  # not sent yet
+        assert sqs.receive(MAINTENANCE) == []
+    [message] = sqs.receive(MAINTENANCE)
+    assert message.body == {REDACT_SHOP: shop_id}
