@@ -1,63 +1,62 @@
-"""Send queue messages only once the database transaction that asked for them has committed.
+"""Send a queue message with the commit of the transaction whose rows it names.
 
-A message sent before its rows are committed can be received by a worker that does not see them yet, and a
-message sent by a transaction that then rolls back points at nothing. So callers put messages in the
-session's outbox; they go out right after the commit and are dropped on a rollback.
+With the database queue (QUEUE_URL=db) the message row is written inside that same transaction: it
+becomes visible exactly when the rows do, and vanishes with them on a rollback. Other queues (SQS) cannot
+join a database transaction, so the message is sent right after the commit — never before (a worker would
+look for a row that is not there yet, or was rolled back) and never after a rollback. A crash, or a queue
+outage, between that commit and the send leaves a row in state `queued` with no message: the scheduler
+finds such rows by age and sends them again, and consumers are idempotent by the id in the message.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
-from connector.queue import Queue
+from connector.queue import DbQueue, Queue
 
 log = logging.getLogger(__name__)
-_PENDING = "worn.outbox"
+_PENDING = "worn_outbox"
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """One message waiting for its transaction to commit."""
-
-    queue: Queue
-    name: str
-    body: dict[str, Any]
-    shop_id: int | None
-
-
-def send_after_commit(
-    session: Session, queue: Queue, name: str, body: dict[str, Any], *, shop_id: int | None
+def send_on_commit(
+    session: Session, queue: Queue, name: str, body: dict[str, Any], *, shop_id: int | None = None
 ) -> None:
-    """Queue `body` on `name` as soon as `session` commits (never if it rolls back)."""
-    pending = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-        event.listen(session, "after_commit", _flush)
-        event.listen(session, "after_rollback", _drop)
-    pending.append(Outgoing(queue, name, body, shop_id))
+    """Make `body` a message of queue `name` when `session` commits; nothing if it rolls back."""
+    if isinstance(queue, DbQueue) and queue.db.engine is session.get_bind():
+        queue.send_in(session.connection(), name, body, shop_id=shop_id)
+        return
+    if _PENDING not in session.info:
+        session.info[_PENDING] = []
+        event.listen(session, "after_commit", _send_pending)
+        event.listen(session, "after_soft_rollback", _drop_pending)
+    session.info[_PENDING].append((queue, name, body, shop_id))
 
 
-def pending_messages(session: Session) -> list[Outgoing]:
-    """Return the messages that wait for `session` to commit."""
-    return list(session.info.get(_PENDING) or [])
+def pending_messages(session: Session) -> list[tuple[str, dict[str, Any]]]:
+    """Return the (queue name, body) pairs waiting for this session's commit (queues outside the database)."""
+    return [(name, body) for _queue, name, body, _shop in session.info.get(_PENDING, [])]
 
 
-def _flush(session: Session) -> None:
-    pending: list[Outgoing] = session.info.get(_PENDING) or []
-    session.info[_PENDING] = []
-    for message in pending:
+def _send_pending(session: Session) -> None:
+    pending, session.info[_PENDING] = session.info.get(_PENDING, []), []
+    for queue, name, body, shop_id in pending:
         try:
-            message.queue.send(message.name, message.body, shop_id=message.shop_id)
+            queue.send(name, body, shop_id=shop_id)
         except Exception:
-            # The rows are committed in their 'queued' state, which the maintenance sweep re-sends; failing
-            # here would report an error for a decision that was in fact recorded.
-            log.exception("queue %s: sending %s after commit failed", message.name, message.body)
+            # The row is committed: losing the message only delays the work until the scheduler re-sends it,
+            # while raising here would turn a recorded, answered delivery into an error.
+            log.exception(
+                "queue send failed after commit; the scheduler will send it again",
+                extra={"queue": name, "body": body},
+            )
 
 
-def _drop(session: Session) -> None:
-    session.info[_PENDING] = []
+def _drop_pending(session: Session, previous: SessionTransaction) -> None:
+    # Only the outermost rollback drops them; a message added inside a savepoint that rolled back is still
+    # sent, and its consumer, finding no row, does nothing.
+    if previous.parent is None:
+        session.info[_PENDING] = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from connector.db import Database
 from connector.models import QueueMessage
@@ -99,6 +99,22 @@ def _check_queue(queue: str) -> str:
     return queue
 
 
+# Built once: it runs inside every webhook request that queues a render.
+_INSERT_MESSAGE = (
+    insert(QueueMessage)
+    .values(
+        queue=bindparam("queue"),
+        shop_id=bindparam("shop_id"),
+        body=bindparam("body"),
+        state="ready",
+        attempts=0,
+        available_at=bindparam("now"),
+        created_at=bindparam("now"),
+    )
+    .returning(QueueMessage.id)
+)
+
+
 @dataclass
 class DbQueue:
     """Messages as rows of `queue_messages`; PostgreSQL claims with FOR UPDATE SKIP LOCKED."""
@@ -126,6 +142,19 @@ class DbQueue:
             session.add(row)
             session.flush()
             return str(row.id)
+
+    def send_in(
+        self, connection: Connection, queue: str, body: dict[str, Any], *, shop_id: int | None = None
+    ) -> str:
+        """Add a message inside the caller's open transaction on this queue's database; return its id.
+
+        The message becomes visible when that transaction commits, together with the rows it names, and
+        disappears with them if it rolls back (a transactional outbox: nothing to lose in between).
+        """
+        _check_body(body)
+        now = self._now()
+        values = {"queue": _check_queue(queue), "shop_id": shop_id, "body": body, "now": now}
+        return str(connection.execute(_INSERT_MESSAGE, values).scalar_one())
 
     def receive(
         self, queue: str, *, max_messages: int = 1, visibility: float | None = None, wait: float = 0

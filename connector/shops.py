@@ -8,7 +8,8 @@ from typing import TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from connector.models import Base, Shop
+from connector.db import insert_or_skip
+from connector.models import Base, Shop, utcnow
 from renderer.errors import InputError
 
 _SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com$")
@@ -37,6 +38,27 @@ def get_or_create_shop(session: Session, domain: str) -> Shop:
         shop = Shop(domain=normalize_domain(domain), active=True)
         session.add(shop)
         session.flush()
+    return shop
+
+
+def ensure_shop(session: Session, domain: str, *, active: bool = True) -> Shop:
+    """Return the shop with this domain, creating it (`active` as given) when missing.
+
+    Safe when two requests create the same shop at once: the insert does nothing on a conflict, and both
+    read the one row back.
+    """
+    shop = shop_by_domain(session, domain)
+    if shop is not None:
+        return shop
+    now = utcnow()
+    session.execute(
+        insert_or_skip(session, Shop)
+        .values(domain=normalize_domain(domain), active=active)
+        .values(installed_at=now, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["domain"])
+    )
+    shop = shop_by_domain(session, domain)
+    assert shop is not None
     return shop
 
 

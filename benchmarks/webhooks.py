@@ -1,0 +1,366 @@
+"""Benchmark the webhook receiver: signed products/update deliveries against `worn serve`.
+
+For each database (SQLite, PostgreSQL) it starts `worn serve` on a free port and measures, in one run:
+
+1. the ceiling: the same server's no-op route (GET /healthz), closed loop with wrk;
+2. sustained throughput: pre-signed deliveries, each a product whose photo is new to Worn (so each one
+   records a delivery, decides, creates a render job and queues it: the heaviest path), closed loop with
+   wrk and N connections;
+3. latency at a fixed rate: an open-loop sender at 200 deliveries/s, latency measured from each delivery's
+   scheduled send time (no coordinated omission);
+
+then checks that nothing was lost: every delivery answered 200 is recorded once, with one job and one
+render message each. The load generator's own CPU use is printed so it can be seen not to be the limit.
+
+Run: PYTHONPATH=. python benchmarks/webhooks.py [--seconds 15] [--connections 16] [--workers 2 --threads 4]
+Needs wrk (Debian: apt-get install wrk) and PostgreSQL at 127.0.0.1:5432 (user postgres) for its rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from connector.db import Database, table_counts  # noqa: E402
+from connector.migrate import upgrade  # noqa: E402
+from tests.support.moto import free_port  # noqa: E402
+from tests.webhooks import payloads  # noqa: E402
+
+PG_ADMIN = os.environ.get("WORN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+LUA = Path(__file__).with_name("webhooks_wrk.lua")
+SHOP = "bench-jewels.myshopify.com"
+
+
+@dataclass
+class Row:
+    backend: str
+    noop_rps: float = 0.0
+    rps: float = 0.0
+    closed_p50_ms: float = 0.0
+    closed_p99_ms: float = 0.0
+    open_rate: float = 0.0
+    open_p50_ms: float = 0.0
+    open_p99_ms: float = 0.0
+    open_max_ms: float = 0.0
+    sender_cpu: float = 0.0
+    server_cpu_ms: float = 0.0
+    db_cpu_ms: float = 0.0
+    recorded: int = 0
+    jobs: int = 0
+    messages: int = 0
+    lost: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def delivery(product_id: int, port: int) -> tuple[str, bytes]:
+    """Return (webhook id, raw HTTP request) of one signed products/update for a new product."""
+    body = payloads.encode(
+        payloads.product(product_id, title=f"Pearl Drop Necklace {product_id}",
+                         media=[payloads.media_image(product_id * 10 + 1, product_id=product_id)])
+    )
+    webhook_id = str(uuid.uuid4())
+    head = payloads.headers("products/update", body, shop=SHOP, webhook_id=webhook_id)
+    lines = ["POST /webhooks HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in head.items()]
+    return webhook_id, ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def write_requests(path: Path, first_id: int, count: int, port: int) -> None:
+    with path.open("wb") as out:
+        for product_id in range(first_id, first_id + count):
+            out.write(delivery(product_id, port)[1] + b"\0\n")
+
+
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None, *args: str) -> dict[str, Any]:
+    """Run wrk (one thread) closed-loop; return its numbers and its own CPU seconds."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script is not None:
+        command += ["-s", str(script)]
+    command += [url]
+    if args:
+        command += ["--", *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    result: dict[str, Any] = {"rps": rps, "cpu": cpu / seconds, "output": output}
+    for key, value in re.findall(r"(\w+)=(\d+)", " ".join(re.findall(r"^WORN .*$", output, re.M))):
+        summed = key in ("sent", "ok", "other", "exhausted")  # one line per wrk thread
+        result[key] = result.get(key, 0) + int(value) if summed else int(value)
+    if script is None:
+        for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", output, re.M):
+            scale = {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
+            result[f"p{pct}_us"] = float(value) * scale
+    return result
+
+
+async def open_loop(
+    port: int, rate: float, seconds: float, first_id: int, connections: int = 16
+) -> dict[str, Any]:
+    """Send `rate` deliveries/s for `seconds`; latency runs from each delivery's scheduled time."""
+    count = int(rate * seconds)
+    prepared = [delivery(first_id + i, port) for i in range(count)]
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    latencies: list[float] = []
+    ok_ids: list[str] = []
+    failures: list[str] = []
+    start = time.perf_counter() + 0.2
+
+    async def one(index: int) -> None:
+        scheduled = start + index / rate
+        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        reader, writer = await pool.get()
+        close = False
+        try:
+            webhook_id, raw = prepared[index]
+            writer.write(raw)
+            await writer.drain()
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                close |= name.lower() == "connection" and value.strip().lower() == "close"
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - scheduled)
+            if status_line.split()[1:2] == [b"200"]:
+                ok_ids.append(webhook_id)
+            else:
+                failures.append(status_line.decode().strip() or "connection closed")
+        finally:
+            if close:  # gunicorn's sync workers answer one request per connection
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            pool.put_nowait((reader, writer))
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    began = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(count)))
+    elapsed = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    while not pool.empty():
+        _, writer = pool.get_nowait()
+        writer.close()
+    latencies.sort()
+    return {
+        "rate": count / elapsed,
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "max": latencies[-1] * 1000,
+        "ok_ids": ok_ids,
+        "failures": failures,
+        "cpu": (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / elapsed,
+    }
+
+
+def process_cpu(root: int) -> float:
+    """Return the CPU seconds used so far by process `root` and its children (gunicorn's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == root or ppid == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def postgres_cpu() -> float:
+    """Return the CPU seconds used so far by every PostgreSQL process (the server is shared: approximate)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def create_pg() -> tuple[str, str]:
+    name = f"worn_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base = PG_ADMIN.rsplit("/", 1)[0].split("://", 1)[1]
+    return name, f"postgresql+psycopg://{base}/{name}"
+
+
+def drop_pg(name: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def run_backend(backend: str, args: argparse.Namespace, work: Path) -> Row:
+    row = Row(backend)
+    pg_name = None
+    if backend == "sqlite":
+        url = f"sqlite:///{work / 'bench.sqlite'}"
+    else:
+        pg_name, url = create_pg()
+    db = Database(url)
+    upgrade(db)
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "DATA_DIR": str(work / "var"),
+           "LOG_LEVEL": args.log_level, "LOG_FORMAT": "json"}
+    log = (work / f"serve-{backend}.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "webhooks.cli", "serve", "--port", str(port), "--workers", str(args.workers),
+         "--threads", str(args.threads)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit(f"worn serve did not start: see {log.name}") from None
+                time.sleep(0.2)
+        next_id = 1
+        # Warm up: the shop is created and given its style; every worker connects and parses.
+        warm = work / "warm.req"
+        write_requests(warm, next_id, 400, port)
+        wrk(base, 3, args.connections, LUA, str(warm), "1")
+        next_id += 400
+
+        noop = wrk(f"{base}/healthz", args.seconds, args.connections)
+        row.noop_rps = noop["rps"]
+
+        expected = int(args.seconds * args.max_rate)
+        closed = work / "closed.req"
+        write_requests(closed, next_id, expected, port)
+        next_id += expected
+        cpu_before, pg_before = process_cpu(server.pid), postgres_cpu()
+        result = wrk(base, args.seconds, args.connections, LUA, str(closed), "1")
+        served = max(1, result.get("ok", 0))
+        row.server_cpu_ms = 1000 * (process_cpu(server.pid) - cpu_before) / served
+        if backend == "postgresql":
+            row.db_cpu_ms = 1000 * (postgres_cpu() - pg_before) / served
+        row.rps = result["rps"]
+        row.closed_p50_ms, row.closed_p99_ms = result["p50_us"] / 1000, result["p99_us"] / 1000
+        row.sender_cpu = max(noop["cpu"], result["cpu"])
+        if result.get("exhausted"):
+            row.notes.append(f"closed loop ran out of deliveries ({result['exhausted']}); raise --max-rate")
+        if result.get("other") or result.get("errors"):
+            row.notes.append(f"closed loop: {result.get('other')} non-200, {result.get('errors')} errors")
+
+        opened = asyncio.run(open_loop(port, args.rate, args.open_seconds, next_id))
+        row.open_rate, row.open_p50_ms, row.open_p99_ms, row.open_max_ms = (
+            opened["rate"], opened["p50"], opened["p99"], opened["max"])
+        if opened["failures"]:
+            row.notes.append(f"open loop: {len(opened['failures'])} non-200, e.g. {opened['failures'][0]}")
+
+        time.sleep(1)  # let the last closed-loop requests wrk abandoned finish
+        counts = table_counts(db, ["webhook_deliveries", "render_jobs", "queue_messages"])
+        row.recorded, row.jobs, row.messages = (
+            counts["webhook_deliveries"], counts["render_jobs"], counts["queue_messages"])
+        from sqlalchemy import text
+
+        with db.engine.connect() as conn:
+            ids = {r[0] for r in conn.execute(text("SELECT webhook_id FROM webhook_deliveries"))}
+        row.lost = sum(1 for webhook_id in opened["ok_ids"] if webhook_id not in ids)
+        # Each delivery was a new product: one job and one message per recorded delivery, or one was lost.
+        if not (row.recorded == row.jobs == row.messages):
+            row.notes.append(f"MISMATCH recorded={row.recorded} jobs={row.jobs} messages={row.messages}")
+        answered = 400 + result.get("ok", 0) + len(opened["ok_ids"])
+        sent = 400 + result.get("sent", 0) + len(opened["ok_ids"]) + len(opened["failures"])
+        if not answered <= row.recorded <= sent:
+            row.notes.append(f"MISMATCH answered 200={answered} recorded={row.recorded} sent={sent}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        db.dispose()
+        if pg_name:
+            drop_pg(pg_name)
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--seconds", type=int, default=15, help="closed-loop duration (each)")
+    parser.add_argument("--connections", type=int, default=16, help="closed-loop concurrent connections")
+    parser.add_argument("--max-rate", type=float, default=3000, help="deliveries prepared per second")
+    parser.add_argument("--rate", type=float, default=200, help="open-loop rate (deliveries/s)")
+    parser.add_argument("--open-seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL (INFO logs every delivery)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("benchmarks/webhooks.py needs wrk: apt-get install wrk")
+
+    print(
+        f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores; worn serve --workers "
+        f"{args.workers} --threads {args.threads}; {args.connections} connections; LOG_LEVEL={args.log_level}"
+    )
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="worn-bench-") as tmp:
+        for backend in args.backends.split(","):
+            work = Path(tmp) / backend
+            work.mkdir()
+            rows.append(run_backend(backend, args, work))
+    print()
+    print(
+        "| database | no-op ceiling /s | deliveries /s (closed loop) | % of ceiling | p50 / p99 ms closed "
+        f"loop | p50 / p99 / max ms at {args.rate:.0f}/s | CPU ms per delivery: server + database "
+        "| sender CPU | recorded = jobs = messages | lost |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        print(f"| {row.backend} | {row.noop_rps:,.0f} | {row.rps:,.0f} | {100 * row.rps / row.noop_rps:.0f}% "
+              f"| {row.closed_p50_ms:.1f} / {row.closed_p99_ms:.1f} "
+              f"| {row.open_p50_ms:.1f} / {row.open_p99_ms:.1f} / {row.open_max_ms:.1f} "
+              f"| {row.server_cpu_ms:.2f} + {row.db_cpu_ms:.2f} "
+              f"| {100 * row.sender_cpu:.0f}% of a core | {row.recorded:,} = {row.jobs:,} = {row.messages:,} "
+              f"| {row.lost} |")
+    for row in rows:
+        for note in row.notes:
+            print(f"{row.backend}: {note}")
+    print(f"load after: {os.getloadavg()[0]:.2f} (1 min)")
+    return 1 if any(row.notes or row.lost for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
