@@ -2,8 +2,8 @@
 
 Idempotent: a double click finds the work already done and says so (`already_approved`) instead of doing it
 twice. The state change is a conditional UPDATE, so of two concurrent clicks only one moves the draft, and
-`WriteBack.draft_id` is unique besides. The write-back message goes out only after the commit
-(`connector.outbox`); the connector's worker performs the write-back.
+`WriteBack.draft_id` is unique besides. The write-back row is made by `connector.writeback.approve_draft`
+and its message goes out with the commit (`connector.outbox`); the connector's worker performs it.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from sqlalchemy import CursorResult, Update, update
 from sqlalchemy.orm import Session
 
 from connector.models import Draft, Product, Shop, StyleVersion, WriteBack, utcnow
-from connector.outbox import send_after_commit
+from connector.outbox import send_on_commit
 from connector.queue import WRITEBACK, Queue
-from connector.review import style_of
 from connector.shops import get_owned, owned
-from connector.styles import HouseStyle, PlateSpec, parse_style
+from connector.writeback import approve_draft
 
 
 def rows_changed(session: Session, statement: Update) -> int:
@@ -55,35 +54,25 @@ class BulkDecision:
     detail: str = ""
 
 
-def _alt_text(style: HouseStyle | None, product: Product, plate: PlateSpec | None, shop: Shop) -> str | None:
-    if style is None:
-        return None
-    values = {
-        "title": product.title or "",
-        "model": (plate.model if plate else "") or "a model",
-        "kind": product.kind or "jewelry",
-        "shop": shop.name or shop.domain,
-        "plate": plate.id if plate else "",
-    }
-    return style.write_back.alt_template.format(**values)[:512]
-
-
-def _position(style: HouseStyle | None) -> int | None:
-    if style is None or not isinstance(style.write_back.position, int):
-        return None
-    return style.write_back.position
-
-
-def _draft_style(session: Session, draft: Draft, shop: Shop) -> HouseStyle | None:
-    # The style version that made the draft decides its alt text and position, not a later edit.
-    if draft.style_version_id is not None:
-        version = session.get(StyleVersion, draft.style_version_id)
-        if version is not None and version.shop_id == shop.id:
-            return parse_style(version.document, f"style version {version.id}")
-    return style_of(session, shop)
+def _refusal(session: Session, draft: Draft) -> str | None:
+    """Say why the draft cannot go to the product at all (no image, or its style version is gone)."""
+    if draft.image_key is None:
+        return "this draft has no image (its render did not pass its checks)"
+    version = (
+        get_owned(session, StyleVersion, draft.shop_id, draft.style_version_id)
+        if draft.style_version_id is not None
+        else None
+    )
+    if version is None:
+        return "the house style version that made this draft is gone; render the product again"
+    return None
 
 
 def _approve_one(session: Session, queue: Queue, shop: Shop, draft: Draft, user: str) -> Decision:
+    refusal = _refusal(session, draft)
+    if refusal is not None and draft.state in ("awaiting_review", "rejected"):
+        return Decision("conflict", draft.id, draft.state, None, refusal)
+    # The conditional UPDATE is the lock: of two concurrent clicks only one moves the draft.
     moved = rows_changed(
         session,
         update(Draft)
@@ -92,30 +81,17 @@ def _approve_one(session: Session, queue: Queue, shop: Shop, draft: Draft, user:
         )
         .values(state="approved", decided_by=user[:100], decided_at=utcnow(), updated_at=utcnow()),
     )
-    existing = session.scalar(owned(WriteBack, shop.id).where(WriteBack.draft_id == draft.id))
+    session.refresh(draft)
     if not moved:
-        session.refresh(draft)
+        existing = session.scalar(owned(WriteBack, shop.id).where(WriteBack.draft_id == draft.id))
         if draft.state in ("approved", "written") or (draft.state == "failed" and existing is not None):
             return Decision("already_approved", draft.id, draft.state, existing.id if existing else None)
         return Decision("conflict", draft.id, draft.state, None, f"a {draft.state} draft cannot be approved")
-    if existing is not None:  # approved once before (never happens through this module; be safe)
-        return Decision("already_approved", draft.id, "approved", existing.id)
-    product = session.get(Product, draft.product_id)
-    style = _draft_style(session, draft, shop)
-    plate = next((p for p in style.plates if p.id == draft.plate_id), None) if style else None
-    write_back = WriteBack(
-        shop_id=shop.id,
-        product_id=draft.product_id,
-        draft_id=draft.id,
-        state="queued",
-        alt=_alt_text(style, product, plate, shop) if product else None,
-        position=_position(style),
-    )
-    session.add(write_back)
-    session.flush()
-    send_after_commit(session, queue, WRITEBACK, write_back_message(write_back.id), shop_id=shop.id)
-    session.refresh(draft)
-    return Decision("approved", draft.id, "approved", write_back.id)
+    # The connector makes the write-back row: alt text from the draft's style version, with Worn's marker
+    # (the loop guard's second line of defence).
+    write_back = approve_draft(session, draft, decided_by=user[:100])
+    send_on_commit(session, queue, WRITEBACK, write_back_message(write_back.id), shop_id=shop.id)
+    return Decision("approved", draft.id, draft.state, write_back.id)
 
 
 def approve(session: Session, queue: Queue, shop_id: int, draft_id: int, user: str) -> Decision:

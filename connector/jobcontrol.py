@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from connector.decisions import rows_changed, write_back_message
 from connector.models import Draft, Product, RenderJob, Shop, StyleVersion, WriteBack, utcnow
-from connector.outbox import send_after_commit
+from connector.outbox import send_on_commit
 from connector.paging import Page, page_of
 from connector.queue import RENDER, WRITEBACK, Queue
 from connector.review import ACTIVE_JOB_STATES, source_photo, style_of
@@ -200,7 +200,7 @@ def another_plate(session: Session, queue: Queue, shop_id: int, product_id: int)
         },
     )
     if created:
-        send_after_commit(session, queue, RENDER, render_message(job.id), shop_id=shop_id)
+        send_on_commit(session, queue, RENDER, render_message(job.id), shop_id=shop_id)
     return JobRequest("queued" if created else "already_queued", job.id, (plate.id,))
 
 
@@ -238,7 +238,7 @@ def rerender_product(session: Session, queue: Queue, shop_id: int, product_id: i
         },
     )
     if created:
-        send_after_commit(session, queue, RENDER, render_message(job.id), shop_id=shop_id)
+        send_on_commit(session, queue, RENDER, render_message(job.id), shop_id=shop_id)
     return JobRequest("queued" if created else "already_queued", job.id, plates)
 
 
@@ -255,7 +255,7 @@ def retry_job(session: Session, queue: Queue, shop_id: int, job_id: int) -> JobR
     )
     session.refresh(job)
     if moved:
-        send_after_commit(session, queue, RENDER, render_message(job.id), shop_id=shop_id)
+        send_on_commit(session, queue, RENDER, render_message(job.id), shop_id=shop_id)
         return JobRequest("queued", job.id, tuple(job.plates or ()))
     if job.state in ACTIVE_JOB_STATES:
         return JobRequest("already_queued", job.id, tuple(job.plates or ()))
@@ -285,7 +285,7 @@ def retry_write_back(session: Session, queue: Queue, shop_id: int, write_back_id
             .where(Draft.id == wb.draft_id, Draft.shop_id == shop_id, Draft.state == "failed")
             .values(state="approved", updated_at=utcnow())
         )
-        send_after_commit(session, queue, WRITEBACK, write_back_message(wb.id), shop_id=shop_id)
+        send_on_commit(session, queue, WRITEBACK, write_back_message(wb.id), shop_id=shop_id)
         return JobRequest("queued", wb.id)
     if wb.state not in ("done", "removed", "failed"):
         return JobRequest("already_queued", wb.id)

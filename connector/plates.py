@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -29,6 +29,7 @@ class StoredPlate:
     sha256: str
     width: int
     height: int
+    data: bytes = field(repr=False, default=b"")
 
 
 def _decode(data: bytes, name: str) -> Image.Image:
@@ -78,7 +79,7 @@ def store_plate_photo(storage: Storage, shop_id: int, data: bytes, name: str = "
     key = f"{shop_prefix(shop_id)}plates/{digest}.jpg"
     if not storage.exists(key):
         storage.put(key, encoded, "image/jpeg")
-    return StoredPlate(key, digest, upright.width, upright.height)
+    return StoredPlate(key, digest, upright.width, upright.height, encoded)
 
 
 def plate_thumb_key(storage: Storage, shop_id: int, plate: PlateSpec, styles_dir: object) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from connector import decisions, jobcontrol, plates, review, styleedit
+from connector import decisions, jobcontrol, platecheck, plates, review, styleedit
 from connector.fileurls import FileSigner, FileUrls
 from connector.inputs import FieldError, parse_choice, parse_cursor, parse_limit, parse_text
 from connector.models import Shop
@@ -472,7 +472,15 @@ def retry_write_back(write_back_id: int) -> tuple[Response, int]:
 # --- house style -----------------------------------------------------------------------------------------
 
 
-def _plate(plate: PlateSpec, thumb_key: str | None) -> dict[str, Any]:
+def _capabilities(plate: PlateSpec) -> dict[str, dict[str, Any]] | None:
+    if plate.image is None:
+        return None
+    found = platecheck.plate_capabilities(services(), _me().shop_id, plate)
+    return {c.kind: {"ok": c.ok, "code": c.code, "message": c.message} for c in found}
+
+
+def _plate(plate: PlateSpec) -> dict[str, Any]:
+    svc = services()
     return {
         "id": plate.id,
         "model": plate.model or plate.id,
@@ -480,42 +488,42 @@ def _plate(plate: PlateSpec, thumb_key: str | None) -> dict[str, Any]:
         "kinds": list(plate.kinds),
         "source": (plate.image or "").split(":", 1)[0] or "generated",
         "generated": plate.generate is not None,
-        "thumb_url": _url(thumb_key),
+        "thumb_url": _url(plates.plate_thumb_key(svc.storage, _me().shop_id, plate, svc.settings.STYLES_DIR)),
+        "capabilities": _capabilities(plate),
     }
 
 
-def _style_json(session: Any, style: HouseStyle, version_id: int) -> dict[str, Any]:
-    svc = services()
+def _style_json(style: HouseStyle, version_id: int) -> dict[str, Any]:
+    """Return the style for the page. Call it outside a database session: the plates' analyses use their
+    own (on SQLite a second writer inside an open transaction would wait on itself)."""
     document = style.document()
     return {
         "version_id": version_id,
         "name": style.name,
         "description": style.description,
-        "plates": [
-            _plate(plate, plates.plate_thumb_key(svc.storage, _me().shop_id, plate, svc.settings.STYLES_DIR))
-            for plate in style.plates
-        ],
+        "plates": [_plate(plate) for plate in style.plates],
         "settings": {section: document[section] for section in styleedit.EDITABLE},
         "quality": document["quality"],
         "kinds": list(KINDS),
     }
 
 
-def _style_change(session: Any, change: styleedit.StyleChange) -> tuple[Response, int]:
+def _style_change(change: styleedit.StyleChange, *, created: bool = False) -> tuple[Response, int]:
     extra = {}
     if change.style is not None and change.version_id is not None:
-        extra["style"] = _style_json(session, change.style, change.version_id)
+        extra["style"] = _style_json(change.style, change.version_id)
     payload = {"code": change.code, "version_id": change.version_id, "detail": change.detail}
-    return jsonify({"result": payload, **extra}), STATUS.get(change.code, 200)
+    status = 201 if created and change.code == "changed" else STATUS.get(change.code, 200)
+    return jsonify({"result": payload, **extra}), status
 
 
 @bp.get("/style")
 def style() -> Response:
-    """Return the shop's house style: plates with thumbnails and the editable settings."""
+    """Return the shop's house style: plates with thumbnails and what each can carry, and the settings."""
     svc = services()
     with svc.db.session() as session:
         current, version = styleedit.shop_style(session, svc, _shop(session))
-        return jsonify(_style_json(session, current, version.id))
+    return jsonify(_style_json(current, version.id))
 
 
 @bp.patch("/style")
@@ -526,7 +534,7 @@ def update_style() -> tuple[Response, int]:
     svc = services()
     with svc.db.session() as session:
         change = styleedit.update_settings(session, svc, _shop(session), body, base_version=base)
-        return _style_change(session, change)
+    return _style_change(change)
 
 
 @bp.get("/style/versions")
@@ -548,9 +556,19 @@ def style_versions() -> Response:
     )
 
 
+def _forget_photo(key: str) -> None:
+    """Delete a refused upload unless the style already uses the same picture."""
+    svc = services()
+    with svc.db.session() as session:
+        current, _ = styleedit.shop_style(session, svc, _shop(session))
+    if not any(plate.image == f"storage:{key}" for plate in current.plates):
+        svc.storage.delete(key)
+
+
 @bp.post("/style/plates")
 def upload_plate() -> tuple[Response, int]:
-    """Add a photo (multipart `photo`) to the roster, with the model's name and the kinds it carries."""
+    """Add a photo (multipart `photo`) to the roster, named for its model; it carries the kinds given, or
+    (none given) every kind its analysis says it can."""
     unknown = sorted(set(request.form) - {"model", "kinds", "base_version"})
     if unknown:
         raise FieldError(unknown[0][:40], "unknown field; expected photo, model, kinds, base_version")
@@ -558,9 +576,7 @@ def upload_plate() -> tuple[Response, int]:
     if upload is None or not upload.filename:
         raise FieldError("photo", "choose a photo of your model to upload (JPEG, PNG or WebP)")
     model = parse_text(request.form.get("model"), "model", max_length=60, required=True)
-    kinds = request.form.getlist("kinds")
-    if not kinds:
-        raise FieldError("kinds", f"choose at least one kind the plate carries: {', '.join(KINDS)}")
+    kinds = list(dict.fromkeys(request.form.getlist("kinds")))
     for kind in kinds:
         if kind not in KINDS:
             raise FieldError("kinds", f"expected any of {', '.join(KINDS)}, got {kind[:40]!r}")
@@ -570,6 +586,13 @@ def upload_plate() -> tuple[Response, int]:
         raise FieldError("base_version", f"expected a style version id, got {base_text[:40]!r}")
     svc = services()
     stored = plates.store_plate_photo(svc.storage, _me().shop_id, upload.read(), upload.filename)
+    if not kinds:
+        found = platecheck.capabilities(platecheck.image_analysis(svc, _me().shop_id, stored.data))
+        kinds = [c.kind for c in found if c.ok]
+        if not kinds:
+            _forget_photo(stored.key)
+            why = "; ".join(f"{c.kind}: {c.message}" for c in found)
+            raise FieldError("photo", f"Worn cannot place any jewelry on this photo ({why})")
     with svc.db.session() as session:
         change = styleedit.add_plate(
             session,
@@ -578,11 +601,10 @@ def upload_plate() -> tuple[Response, int]:
             image_key=stored.key,
             sha256=stored.sha256,
             model=str(model),
-            kinds=list(dict.fromkeys(kinds)),
+            kinds=kinds,
             base_version=base,
         )
-        response, status = _style_change(session, change)
-    return response, (201 if change.code == "changed" else status)
+    return _style_change(change, created=True)
 
 
 @bp.post("/style/plates/<plate_id>/<action>")
@@ -596,4 +618,4 @@ def move_plate(plate_id: str, action: str) -> tuple[Response, int]:
         change = styleedit.move_plate(
             session, svc, _shop(session), plate_id[:100], action[:20], base_version=base
         )
-        return _style_change(session, change)
+    return _style_change(change)

@@ -17,6 +17,7 @@ Every HTML response carries the shop's own `Content-Security-Policy: frame-ances
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -29,11 +30,14 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from shopify_app import AppConfig, RequestInput
 from sqlalchemy.orm import Session
 
-from connector.models import Shop
+from connector.auth import AuthError
+from connector.install import install_from_session_token
 from connector.services import Services
 from connector.settings import Settings
-from connector.shops import get_or_create_shop, normalize_domain, shop_by_domain
+from connector.shops import normalize_domain, shop_by_domain
 from renderer.errors import InputError
+
+log = logging.getLogger(__name__)
 
 RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
 PATCH_ID_TOKEN_PATH = "/auth/patch-id-token"
@@ -189,26 +193,22 @@ def document_session() -> DocumentAuth | Response:
     if asked and query_shop() != domain:
         # The admin names the shop in the URL and signs it in the token; if they disagree, trust neither.
         return error_page(401, "This session belongs to another store.", query_shop())
-    with svc.db.session() as session:
-        shop = install_on_first_visit(session, domain)
-        found = ShopSession(
-            shop.id, shop.domain, str(claims["sub"]), result.id_token.token, int(claims["exp"])
+    try:
+        # The first visit exchanges the session token for the shop's offline token and gives it a house
+        # style; later visits find a live token and do nothing (connector/install.py).
+        shop = install_from_session_token(svc, result.id_token)
+    except AuthError as exc:
+        log.warning("installing %s failed: %s", domain, exc)
+        return error_page(
+            502, f"Worn could not connect to your store yet ({exc.code}). Reload to try again.", domain
         )
+    found = ShopSession(shop.id, shop.domain, str(claims["sub"]), result.id_token.token, int(claims["exp"]))
     # shopifyapp's document headers: the frame-ancestors policy, and inside the admin the CDN preloads.
     headers = dict(result.response.headers)
     headers["Content-Security-Policy"] = frame_ancestors(domain)
     if svc.settings.is_dev_shop:
         headers.pop("Link", None)  # no App Bridge outside the admin (see webhooks/admin.py)
     return DocumentAuth(found, headers)
-
-
-def install_on_first_visit(session: Session, domain: str) -> Shop:
-    """Return the shop's row, created (or re-activated) on the merchant's first page load."""
-    shop = get_or_create_shop(session, domain)
-    if not shop.active:
-        shop.active = True
-        shop.uninstalled_at = None
-    return shop
 
 
 def _redirect(location: str) -> Response:

@@ -5,27 +5,43 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from connector.services import Services
-from connector.settings import Settings
+from connector.settings import DEV_API_KEY, DEV_API_SECRET, Settings
+from devshop import DevShopConfig, start_in_thread
 from tests.admin.factory import make_shop
-from webhooks.admin import init_app
-from webhooks.session import SERVICES_KEY
+from webhooks.app import create_app
 
-SHOP_A = "acme-jewels.myshopify.com"
+DEV_HANDLE = "acme-jewels"
+SHOP_A = f"{DEV_HANDLE}.myshopify.com"
 SHOP_B = "other-store.myshopify.com"
 
 
 def build_app(services: Services) -> Flask:
-    """Return a Flask app with the admin blueprints wired to `services`."""
-    app = Flask("worn-admin-test")
-    app.config["TESTING"] = True
-    app.extensions[SERVICES_KEY] = services
-    init_app(app)
-    return app
+    """Return Worn's app (webhooks/app.py) on `services`."""
+    return create_app({"TESTING": True}, services=services)
+
+
+@pytest.fixture
+def dev_shop() -> Iterator[str]:
+    """Run `worn dev-shop` in a thread with Worn's dev credentials and DEV_HANDLE's store seeded."""
+    running = start_in_thread(DevShopConfig(api_key=DEV_API_KEY, api_secret=DEV_API_SECRET, seed=False,
+                                            media_processing_delay_s=0.05, reorder_job_delay_s=0.05))
+    httpx.post(f"{running.base_url}/_devshop/shops", json={"handle": DEV_HANDLE, "seed": True},
+               timeout=30).raise_for_status()
+    yield running.base_url
+    running.stop()
+
+
+def minted(shop_url: str, handle: str = DEV_HANDLE, **body: int) -> str:
+    """Return a session token minted by the dev-shop's control API, as the demo gets one."""
+    answer = httpx.post(f"{shop_url}/_devshop/shops/{handle}/session-token", json=body, timeout=10)
+    answer.raise_for_status()
+    return str(answer.json()["token"])
 
 
 @pytest.fixture

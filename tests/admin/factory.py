@@ -7,6 +7,7 @@ with the app secret and Shopify's claims.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import time
 import uuid
@@ -17,11 +18,12 @@ from typing import Any
 import jwt
 from PIL import Image, ImageDraw
 
-from connector.models import Draft, Product, RenderJob, Shop
+from connector.models import Draft, Product, RenderJob, Shop, utcnow
 from connector.services import Services
 from connector.settings import DEV_API_KEY, DEV_API_SECRET
 from connector.shops import get_or_create_shop
 from connector.styleedit import shop_style
+from connector.tokens import TokenSet, TokenStore
 
 SECRET = DEV_API_SECRET
 API_KEY = DEV_API_KEY
@@ -138,12 +140,21 @@ class Seeded:
     draft_ids: list[int]
 
 
-def make_shop(services: Services, domain: str) -> int:
-    """Create an installed shop with the default house style; return its id."""
+def make_shop(services: Services, domain: str, *, token: bool = True) -> int:
+    """Create an installed shop with the default house style; return its id.
+
+    `token`: give it a live offline token (as a token exchange would), so page loads need no exchange.
+    """
     with services.db.session() as session:
         shop = get_or_create_shop(session, domain)
+        shop.name = domain.split(".")[0].replace("-", " ").title()
         session.flush()
         shop_style(session, services, shop)
+        if token:
+            expires = utcnow() + dt.timedelta(hours=1)
+            TokenStore(services.cipher).save(
+                shop, TokenSet("shpat_test", expires, "shprt_test", expires + dt.timedelta(days=90), "read_products")
+            )
         return shop.id
 
 

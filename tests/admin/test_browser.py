@@ -23,9 +23,8 @@ from sqlalchemy import delete, select, update
 from connector.models import Draft, Product, RenderJob, Shop, WriteBack
 from connector.queue import WRITEBACK
 from connector.services import Services
-from connector.settings import DEV_API_KEY, DEV_API_SECRET, Settings
+from connector.settings import Settings
 from connector.shopstyle import plate_image_bytes
-from devshop import DevShopConfig, start_in_thread
 from tests.admin.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -34,14 +33,13 @@ from tests.admin.browser import (
     require_chromium,
     save_screenshot,
 )
-from tests.admin.conftest import SHOP_B, build_app
+from tests.admin.conftest import DEV_HANDLE as HANDLE
+from tests.admin.conftest import SHOP_A, SHOP_B, build_app, minted
 from tests.admin.factory import make_shop, render_report, session_token
 from tests.conftest import PHOTOS
 
 pytestmark = pytest.mark.browser
 
-HANDLE = "acme-jewels"
-SHOP_A = f"{HANDLE}.myshopify.com"
 NECKLACE, EARRINGS, PENDANT = "Aurora Gold Chain Necklace", "Pearl Drop Earrings", "Teardrop Sapphire Pendant"
 RING, BRACELET = "Signet Ring", "Tennis Bracelet"
 
@@ -149,17 +147,6 @@ def _seed(services: Services, shop_id: int, shop_url: str) -> dict[str, int]:
 
 
 @pytest.fixture
-def dev_shop() -> Iterator[str]:
-    """Run `worn dev-shop` (in a thread) with SHOP_A seeded: it mints session tokens and holds products."""
-    running = start_in_thread(DevShopConfig(api_key=DEV_API_KEY, api_secret=DEV_API_SECRET, seed=False,
-                                            media_processing_delay_s=0.05, reorder_job_delay_s=0.05))
-    httpx.post(f"{running.base_url}/_devshop/shops", json={"handle": HANDLE, "seed": True},
-               timeout=30).raise_for_status()
-    yield running.base_url
-    running.stop()
-
-
-@pytest.fixture
 def scene(make_settings: Callable[..., Settings], sqlite_url: str, dev_shop: str) -> Iterator[Scene]:
     services = Services.from_settings(make_settings(DATABASE_URL=sqlite_url, SHOPIFY_BASE_URL=dev_shop))
     app_server = LiveServer(build_app(services))
@@ -169,13 +156,6 @@ def scene(make_settings: Callable[..., Settings], sqlite_url: str, dev_shop: str
     yield Scene(services, app_server.url, dev_shop, shop_id, products)
     app_server.stop()
     services.close()
-
-
-def minted(shop_url: str, handle: str = HANDLE, **body: int) -> str:
-    """Return a session token minted by the dev-shop, as the demo gets one."""
-    answer = httpx.post(f"{shop_url}/_devshop/shops/{handle}/session-token", json=body, timeout=10)
-    answer.raise_for_status()
-    return str(answer.json()["token"])
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ def render_messages(services: Services) -> list[dict[str, int]]:
 def test_another_plate_renders_the_next_unused_plate_once(
     client: FlaskClient, shops: dict[str, int], services: Services
 ) -> None:
-    # Rendered on grace only; the default style also has eileen for necklaces.
-    seeded = seed_product(services, shops[SHOP_A], plates=("grace",))
+    # Rendered on grace only; the default style also has eileen for earrings.
+    seeded = seed_product(services, shops[SHOP_A], kind="earrings", plates=("grace",))
     with services.db.session() as session:
         session.execute(update(RenderJob).values(plates=["grace"]))
     first = client.post(f"/api/products/{seeded.product_id}/another-plate", headers=A)
@@ -50,7 +50,7 @@ def test_another_plate_renders_the_next_unused_plate_once(
 
 
 def test_rerender_is_idempotent_while_it_runs(client: FlaskClient, shops: dict[str, int], services: Services) -> None:
-    seeded = seed_product(services, shops[SHOP_A])
+    seeded = seed_product(services, shops[SHOP_A], kind="earrings")
     first = client.post(f"/api/products/{seeded.product_id}/rerender", headers=A).get_json()["result"]
     assert first["code"] == "queued" and first["plates"] == ["grace", "eileen"]
     second = client.post(f"/api/products/{seeded.product_id}/rerender", headers=A).get_json()["result"]

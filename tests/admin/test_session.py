@@ -4,20 +4,17 @@ the per-shop frame-ancestors policy, and the dev-shop token renewal that never e
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import jwt
 import pytest
-from flask import Flask, jsonify, request
 from flask.testing import FlaskClient
 
 from connector.models import Shop
 from connector.services import Services
 from connector.settings import Settings
-from tests.admin.conftest import SHOP_A, SHOP_B, build_app, error_of
+from tests.admin.conftest import SHOP_A, SHOP_B, build_app, error_of, minted
 from tests.admin.factory import SECRET, bearer, seed_product, session_token
 from webhooks.session import RETRY_HEADER
 
@@ -149,7 +146,7 @@ def test_api_routing_errors_are_json(client: FlaskClient, shops: dict[str, int])
 
 @pytest.mark.parametrize("page", ["/app", "/app/style", "/app/jobs", "/app/products/1"])
 def test_pages_load_with_an_id_token_and_carry_the_shops_frame_ancestors(
-    client: FlaskClient, services: Services, page: str
+    client: FlaskClient, services: Services, shops: dict[str, int], page: str
 ) -> None:
     token = session_token(SHOP_A)
     response = client.get(f"{page}?shop={SHOP_A}&host=YWRtaW4&id_token={token}")
@@ -169,12 +166,35 @@ def test_pages_load_with_an_id_token_and_carry_the_shops_frame_ancestors(
     assert config["shop"] == SHOP_A and config["idToken"] == token and config["devTokenUrl"] is None
 
 
-def test_the_first_page_load_installs_the_shop(client: FlaskClient, services: Services) -> None:
-    domain = "brand-new.myshopify.com"
-    assert client.get(f"/app?shop={domain}&id_token={session_token(domain)}").status_code == 200
-    with services.db.session() as session:
-        shop = session.query(Shop).filter_by(domain=domain).one()
-        assert shop.active
+def test_the_first_page_load_installs_the_shop(make_settings: object, database_url: str, dev_shop: str) -> None:
+    client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=dev_shop)
+    try:
+        assert client.get(f"/app?shop={SHOP_A}&id_token={minted(dev_shop)}").status_code == 200
+        with svc.db.session() as session:
+            shop = session.query(Shop).filter_by(domain=SHOP_A).one()
+            assert shop.active and shop.token_expiring and shop.access_token is not None
+            assert shop.style_version_id is not None and shop.name  # its style, and its name for alt text
+        # A second load finds the live token and exchanges nothing.
+        version = shop.token_version
+        assert client.get(f"/app?shop={SHOP_A}&id_token={minted(dev_shop)}").status_code == 200
+        with svc.db.session() as session:
+            assert session.query(Shop).filter_by(domain=SHOP_A).one().token_version == version
+    finally:
+        svc.close()
+
+
+def test_a_store_that_cannot_be_installed_gets_a_clear_page(
+    make_settings: object, database_url: str, dev_shop: str
+) -> None:
+    client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=dev_shop)
+    try:
+        # Signed by the app, but for a store the dev-shop does not know: the token exchange is refused.
+        response = client.get(f"/app?shop=ghost.myshopify.com&id_token={session_token('ghost.myshopify.com')}")
+        assert response.status_code == 502
+        assert "could not connect to your store" in response.get_data(as_text=True)
+        assert response.headers["Content-Security-Policy"].startswith("frame-ancestors https://ghost.myshopify.com")
+    finally:
+        svc.close()
 
 
 @pytest.mark.parametrize("token", [None, "expired", "forged"])
@@ -248,33 +268,6 @@ def test_the_patch_page_refuses_bad_parameters(client: FlaskClient, query: str) 
 # --- the dev-shop token renewal --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def dev_shop() -> Iterator[tuple[str, list[dict[str, object]]]]:
-    """Run a minimal HTTP server answering the dev-shop's session-token control route."""
-    calls: list[dict[str, object]] = []
-    shop_app = Flask("devshop-session-tokens")
-
-    @shop_app.post("/_devshop/shops/<handle>/session-token")
-    def mint(handle: str) -> object:
-        calls.append({"handle": handle, "body": request.get_json(silent=True)})
-        domain = f"{handle}.myshopify.com"
-        return jsonify(
-            {"token": session_token(domain, sub=str((request.get_json() or {}).get("user_id", 1)))}
-        )
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = make_server("127.0.0.1", 0, shop_app, handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", calls
-    server.shutdown()
-    thread.join()
-    server.server_close()
-
-
 def _dev_client(
     make_settings: object, database_url: str, **overrides: object
 ) -> tuple[FlaskClient, Services]:
@@ -284,24 +277,27 @@ def _dev_client(
 
 
 def test_dev_shop_renewal_mints_a_fresh_token_for_the_same_shop_and_user(
-    make_settings: object, database_url: str, dev_shop: tuple[str, list[dict[str, object]]]
+    make_settings: object, database_url: str, dev_shop: str
 ) -> None:
-    url, calls = dev_shop
-    client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=url)
+    client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=dev_shop)
     try:
         expired = session_token(SHOP_A, age=3600, sub="7")
         response = client.post("/dev/session-token", headers={"Authorization": f"Bearer {expired}"})
         assert response.status_code == 200, response.data
-        fresh = jwt.decode(
-            response.get_json()["token"], SECRET, algorithms=["HS256"], audience="worn-dev-app"
-        )
-        assert fresh["dest"] == f"https://{SHOP_A}" and fresh["sub"] == "7"
-        assert calls == [{"handle": "acme-jewels", "body": {"user_id": 7}}]
-        # The page in a plain browser: no App Bridge, and it knows where to renew.
-        response = client.get(f"/app?shop={SHOP_A}&id_token={session_token(SHOP_A)}")
+        fresh_token = response.get_json()["token"]
+        fresh = jwt.decode(fresh_token, SECRET, algorithms=["HS256"], audience="worn-dev-app")
+        assert fresh["dest"] == f"https://{SHOP_A}" and fresh["sub"] == "7"  # same shop, same staff user
+        assert fresh["iat"] > jwt.decode(expired, options={"verify_signature": False})["iat"]
+        # The page in a plain browser: no App Bridge, and it knows where to renew. Its first load installs
+        # the shop through a real token exchange with the dev-shop.
+        response = client.get(f"/app?shop={SHOP_A}&id_token={fresh_token}")
+        assert response.status_code == 200, response.data
         page = response.get_data(as_text=True)
         assert "app-bridge.js" not in page and "Link" not in response.headers
         assert '"devTokenUrl": "/dev/session-token"' in page
+        with svc.db.session() as session:
+            shop = session.query(Shop).filter_by(domain=SHOP_A).one()
+            assert shop.active and shop.access_token is not None and shop.style_version_id is not None
         patch = client.get(f"/auth/patch-id-token?shop={SHOP_A}&shopify-reload=%2Fapp").get_data(as_text=True)
         assert "patch.js" in patch and "app-bridge.js" not in patch
     finally:
@@ -319,28 +315,21 @@ def test_dev_shop_renewal_mints_a_fresh_token_for_the_same_shop_and_user(
     ],
 )
 def test_dev_shop_renewal_refuses_tokens_the_app_did_not_sign(
-    make_settings: object,
-    database_url: str,
-    dev_shop: tuple[str, list[dict[str, object]]],
-    case: str,
-    headers: Mapping[str, str],
+    make_settings: object, database_url: str, dev_shop: str, case: str, headers: Mapping[str, str]
 ) -> None:
-    url, calls = dev_shop
-    client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=url)
+    client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=dev_shop)
     try:
         response = client.post("/dev/session-token", headers=headers)
         assert response.status_code == 401, case
         assert "token" not in response.get_json()
-        assert calls == []
     finally:
         svc.close()
 
 
 def test_dev_open_starts_a_plain_browser_session_for_a_dev_shop_store(
-    make_settings: object, database_url: str, dev_shop: tuple[str, list[dict[str, object]]]
+    make_settings: object, database_url: str, dev_shop: str
 ) -> None:
-    url, calls = dev_shop
-    client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=url)
+    client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=dev_shop)
     try:
         response = client.get(f"/dev/open?shop={SHOP_A}")
         assert response.status_code == 302
@@ -348,8 +337,9 @@ def test_dev_open_starts_a_plain_browser_session_for_a_dev_shop_store(
         params = parse_qs(location.query)
         assert location.path == "/app" and params["shop"] == [SHOP_A]
         assert client.get(response.headers["Location"]).status_code == 200  # a token the app accepts
-        assert calls == [{"handle": "acme-jewels", "body": {}}]
         assert client.get("/dev/open?shop=evil.example.com").status_code == 400
+        unknown = client.get("/dev/open?shop=no-such-store.myshopify.com")
+        assert unknown.status_code == 502 and "is it running" in unknown.get_data(as_text=True)
         patch = client.get(f"/auth/patch-id-token?shop={SHOP_A}&shopify-reload=%2Fapp").get_data(as_text=True)
         assert f'href="/dev/open?shop={SHOP_A}"' in patch
     finally:

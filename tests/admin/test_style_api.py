@@ -4,18 +4,23 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
 
-from connector.models import Shop, StyleVersion
+from connector.models import PlateAnalysisCache, Shop, StyleVersion
 from connector.services import Services
 from connector.shopstyle import current_style
 from tests.admin.conftest import SHOP_A, SHOP_B, error_of
 from tests.admin.factory import bearer, jpeg
+from tests.conftest import PHOTOS
+
+PHOTOS_DIR = Path(os.environ.get("WORN_TEST_PHOTOS") or PHOTOS)
 
 A = bearer(SHOP_A)
 
@@ -56,6 +61,13 @@ def test_the_style_starts_as_the_default_with_plate_thumbnails(
     assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
     assert max(Image.open(io.BytesIO(thumb.data)).size) <= 640
     assert style["plates"][0]["thumb_url"].startswith(f"/files/shops/{shops[SHOP_A]}/plates/thumbs/")
+    # What each plate can carry, from the renderer's analysis of the photo, and why not.
+    grace = style["plates"][0]["capabilities"]
+    assert set(grace) == {"necklace", "pendant", "earrings", "ring", "bracelet", "anklet"}
+    assert grace["necklace"]["ok"] and grace["earrings"]["ok"]
+    assert not grace["ring"]["ok"] and grace["ring"]["code"] == "no_hand" and "no hand" in grace["ring"]["message"]
+    with services.db.session() as session:  # cached where the worker looks for it
+        assert session.query(PlateAnalysisCache).filter_by(shop_id=shops[SHOP_A]).count() == 2
 
 
 def test_a_change_makes_a_version_and_an_identical_one_is_reused(
@@ -196,7 +208,7 @@ def test_upload_a_png_with_transparency_and_a_rotated_jpeg(client: FlaskClient, 
         ("gif", {}, "GIF is not accepted"),
         ("ok", {"model": ""}, "model"),
         ("ok", {"model": "x" * 61}, "model"),
-        ("ok", {"kinds": []}, "kinds"),
+        ("ok", {"kinds": []}, "Worn cannot place any jewelry on this photo"),  # no face, no hand: nothing
         ("ok", {"kinds": ["tiara"]}, "kinds"),
         ("ok", {"base_version": "v1"}, "base_version"),
         ("ok", {"extra": "1"}, "extra"),
@@ -220,7 +232,8 @@ def test_bad_uploads_get_a_clear_400(
     error = error_of(response)
     assert field_or_text in (error.get("field"), ) or field_or_text in error["message"], error
     assert len(style_of(client)["plates"]) == 2
-    assert not list(services.storage.keys(f"shops/{shops[SHOP_A]}/plates/a"))
+    stored = [k for k in services.storage.keys(f"shops/{shops[SHOP_A]}/plates/") if "/thumbs/" not in k]
+    assert stored == []  # nothing kept of a refused photo
 
 
 def test_a_request_without_a_photo_says_so(client: FlaskClient, shops: dict[str, int]) -> None:
@@ -273,3 +286,24 @@ def test_generated_plates_await_approval(client: FlaskClient, shops: dict[str, i
     with services.db.session() as session:
         count = len(list(session.scalars(select(StyleVersion).where(StyleVersion.shop_id == shops[SHOP_A]))))
     assert count == 4  # default, with generated, approved one, rejected one
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("hand_dorsal_female_white_bg.jpg", {"ring"}), ("hand_wrist_closeup_thumb_up.jpg", {"bracelet"})],
+)
+def test_a_photo_uploaded_without_kinds_carries_what_its_analysis_finds(
+    client: FlaskClient, shops: dict[str, int], name: str, expected: set[str]
+) -> None:
+    path = PHOTOS_DIR / name
+    if not path.exists():
+        pytest.skip(f"real photos not present at {PHOTOS_DIR} (set WORN_TEST_PHOTOS)")
+    response = upload(client, path.read_bytes(), model="Maya", kinds=(), name=name)
+    assert response.status_code == 201, response.data
+    added = response.get_json()["style"]["plates"][-1]
+    assert set(added["kinds"]) == expected
+    caps = added["capabilities"]
+    assert {kind for kind, cap in caps.items() if cap["ok"]} == expected
+    assert not caps["necklace"]["ok"] and caps["necklace"]["message"]
+    missing = ({"ring", "bracelet"} - expected).pop()
+    assert caps[missing]["code"] in ("wrist_out_of_frame", "palm_facing") and caps[missing]["message"]

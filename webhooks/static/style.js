@@ -39,14 +39,14 @@ function showFieldErrors(scope, error) {
 // --- plates ----------------------------------------------------------------------------------------------
 
 function capabilities(plate) {
-  if (!plate.capabilities) {
-    return h("p", { class: "small subdued" }, "Carries: ", plate.kinds.map((k) => KIND_LABELS[k] || k).join(", "));
-  }
-  return h("ul", { class: "caps", "aria-label": "What this model can carry" },
-    Object.entries(plate.capabilities).map(([kind, cap]) => h("li", { dataset: { kind, ok: String(cap.ok) } },
-      h("span", { class: cap.ok ? "yes" : "no", "aria-hidden": "true" }, cap.ok ? "✓" : "✗"),
-      h("span", {}, KIND_LABELS[kind] || kind, h("span", { class: "visually-hidden" }, cap.ok ? ": yes" : ": no")),
-      !cap.ok && cap.reason ? h("span", { class: "reason" }, cap.reason) : null)));
+  const carries = h("p", { class: "small subdued" }, "Carries: ", plate.kinds.map((k) => KIND_LABELS[k] || k).join(", "));
+  if (!plate.capabilities) return carries;
+  return h("div", {}, carries,
+    h("ul", { class: "caps", "aria-label": "What this photo can carry" },
+      Object.entries(plate.capabilities).map(([kind, cap]) => h("li", { dataset: { kind, ok: String(cap.ok) }, title: cap.message },
+        h("span", { class: cap.ok ? "yes" : "no", "aria-hidden": "true" }, cap.ok ? "✓" : "✗"),
+        h("span", {}, KIND_LABELS[kind] || kind, h("span", { class: "visually-hidden" }, cap.ok ? ": yes" : ": no")),
+        cap.ok ? null : h("span", { class: "reason" }, cap.message)))));
 }
 
 async function movePlate(plate, action) {
