@@ -41,6 +41,11 @@ const QUANTITIES = {
   bracelet_length: "Length",
 };
 
+function statedSize(q) {
+  // Words from the product ("18 in") read best; a metafield's raw value does not, so show it in mm/cm.
+  return q.size_source === "text" && q.size_text ? `“${q.size_text}”` : length(q.stated_mm);
+}
+
 function verdict(passed, fallback) {
   // The renderer says which bars a draft passed; older reports are judged against the style's numbers.
   return typeof passed === "boolean" ? passed : fallback;
@@ -66,7 +71,7 @@ function metrics(draft) {
     const stated = q.size_source === "typical"
       ? h("span", { class: "subdued" }, ` · typical size: none stated`)
       : q.stated_mm !== null
-        ? h("span", { class: "subdued" }, ` of ${q.size_text ? `“${q.size_text}”` : length(q.stated_mm)} stated`)
+        ? h("span", { class: "subdued" }, ` of ${statedSize(q)} stated`)
         : null;
     const ok = verdict(q.passed.scale, off === null || Math.abs(off) <= (t.scale_tolerance ?? Infinity));
     rows.push(metric(what,
@@ -80,8 +85,10 @@ function metrics(draft) {
       h("div", { class: "meter" }, h("span", { style: `width:${Math.round(q.confidence * 100)}%` }))));
   }
   rows.push(metric("Model", h("span", { class: "value" }, draft.model), h("span", { class: "subdued" }, ` · plate ${draft.plate_id}`)));
-  for (const note of q.notes) rows.push(h("p", { class: "draft-note" }, note));
-  return h("dl", { class: "metrics" }, rows);
+  const list = h("dl", { class: "metrics" }, rows);
+  if (!q.notes.length) return list;
+  return h("div", {}, list, h("details", { class: "notes" }, h("summary", {}, "How it was made"),
+    h("ul", {}, q.notes.map((note) => h("li", {}, note)))));
 }
 
 // --- write-back progress ---------------------------------------------------------------------------------
@@ -171,21 +178,25 @@ function actions(draft) {
 }
 
 function card(draft, index) {
-  const image = h("img", { src: draft.thumb_url, alt: `${state.product.title} worn by ${draft.model}`, loading: index < 2 ? "eager" : "lazy", width: 400, height: 500 });
-  const element = h("article", {
-    class: `draft state-${draft.state}${index === state.selected ? " selected" : ""}`,
+  const notOffered = draft.state === "failed" && !draft.write_back;
+  const image = draft.thumb_url
+    ? h("button", { type: "button", class: "image-button", "aria-label": "Zoom and compare with your photo", onClick: () => openLightbox(draft) },
+      h("img", { src: draft.thumb_url, alt: `${state.product.title} worn by ${draft.model}`, loading: index < 2 ? "eager" : "lazy", width: 400, height: 500 }))
+    : h("div", { class: "no-image" }, h("strong", {}, "Not offered"), draft.error || "The render did not pass its checks");
+  return h("article", {
+    class: `draft state-${draft.state}${notOffered ? " not-offered" : ""}${index === state.selected ? " selected" : ""}`,
     tabindex: "-1",
     "aria-label": `Draft on ${draft.model}`,
     dataset: { draftId: draft.id, state: draft.state },
     onClick: () => select(state.drafts.indexOf(draft), false),
   },
-    h("button", { type: "button", class: "image-button", "aria-label": "Zoom and compare with your photo", onClick: () => openLightbox(draft) }, image),
+    image,
     h("div", { class: "draft-info" },
-      h("div", { class: "draft-head" }, h("h3", {}, draft.model), badge(draft.state)),
+      h("div", { class: "draft-head" }, h("h3", {}, draft.model), notOffered ? h("s-badge", { tone: "critical" }, "Not offered") : badge(draft.state)),
+      notOffered ? h("p", { class: "check fail" }, draft.error || "The render did not pass its checks") : null,
       metrics(draft),
       progress(draft),
-      actions(draft)));
-  return element;
+      notOffered ? null : actions(draft)));
 }
 
 function replace(draft) {
@@ -340,10 +351,11 @@ function header(data) {
   document.title = `${product.title} · Review · Worn`;
   document.getElementById("product-title").textContent = product.title;
   const meta = document.getElementById("product-meta");
-  const size = product.stated_size && (product.stated_size.label || product.stated_size.text);
+  const q = (data.drafts.items.find((d) => d.quality.stated_mm !== null) || { quality: null }).quality;
+  const size = q && q.size_source !== "typical" ? statedSize(q) : null;
   meta.replaceChildren(
     product.kind ? h("s-badge", {}, KIND_LABELS[product.kind] || product.kind) : "",
-    size ? ` · stated size ${size}` : " · no size stated",
+    size ? ` · stated size ${size}` : q ? " · no size stated: shown at a typical size" : "",
     " · ",
     h("a", { href: productUrl(), target: "_top", rel: "noopener" }, config.devShopUrl ? "Open in the dev-shop" : "Open in Shopify"));
   const awaiting = data.counts.awaiting_review || 0;
