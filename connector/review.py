@@ -409,3 +409,29 @@ def product_review(
 def write_back_status(session: Session, shop_id: int, write_back_id: int) -> WriteBackView | None:
     """Return where a write-back stands, or None when it is not the shop's."""
     return write_back_view(get_owned(session, WriteBack, shop_id, write_back_id))
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    """A jewelry product with a photo (the house-style preview's choices)."""
+
+    product_id: int
+    title: str
+    kind: str
+    source: SourcePhoto
+
+
+def jewelry_products(
+    session: Session, shop_id: int, *, cursor: int | None = None, limit: int = 20
+) -> Page[ProductRow]:
+    """List the shop's jewelry products that have a photo, newest first."""
+    query = owned(Product, shop_id).where(
+        Product.deleted_at.is_(None), Product.kind.is_not(None), Product.source_fingerprint.is_not(None)
+    )
+    if cursor is not None:
+        query = query.where(Product.id < cursor)
+    rows = [
+        ProductRow(p.id, p.title or p.product_gid, p.kind or "", source_photo(p))
+        for p in session.scalars(query.order_by(Product.id.desc()).limit(limit + 1))
+    ]
+    return page_of(rows, limit, lambda row: row.product_id)

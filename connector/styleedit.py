@@ -74,7 +74,8 @@ def shop_style(session: Session, services: Services, shop: Shop) -> tuple[HouseS
     return style, version
 
 
-def _validated(document: dict[str, Any]) -> HouseStyle:
+def validated(document: dict[str, Any]) -> HouseStyle:
+    """Return `document` as a HouseStyle, or raise StyleInvalid naming each bad field."""
     try:
         return parse_style(document, "style")
     except StyleError as exc:
@@ -126,7 +127,7 @@ def update_settings(
     document = style.document()
     for section, values in changes.items():
         document[section] = {**document.get(section, {}), **values}
-    return _commit(session, shop, version.id, _validated(document))
+    return _commit(session, shop, version.id, validated(document))
 
 
 def _slug(text: str) -> str:
@@ -162,7 +163,7 @@ def add_plate(
     document["plates"].append(
         {"id": plate_id, "model": model, "image": reference, "kinds": kinds, "sha256": sha256}
     )
-    return _commit(session, shop, version.id, _validated(document))
+    return _commit(session, shop, version.id, validated(document))
 
 
 def move_plate(

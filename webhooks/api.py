@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from connector import decisions, jobcontrol, platecheck, plates, review, styleedit
+from connector import decisions, jobcontrol, platecheck, plates, preview, review, styleedit
 from connector.fileurls import FileSigner, FileUrls
 from connector.inputs import FieldError, parse_choice, parse_cursor, parse_limit, parse_text
 from connector.models import Shop
@@ -203,6 +203,22 @@ def _write_back(view: review.WriteBackView | None) -> dict[str, Any] | None:
     }
 
 
+def _quality(q: review.Quality) -> dict[str, Any]:
+    return {
+        "ssim": q.ssim,
+        "delta_e": q.delta_e,
+        "achieved_mm": q.achieved_mm,
+        "stated_mm": q.stated_mm,
+        "quantity": q.quantity,
+        "size_source": q.size_source,
+        "size_text": q.size_text,
+        "scale_error": q.scale_error,
+        "confidence": q.confidence,
+        "passed": q.passed,
+        "notes": list(q.notes),
+    }
+
+
 def _draft(view: review.DraftView) -> dict[str, Any]:
     q = view.quality
     return {
@@ -214,19 +230,7 @@ def _draft(view: review.DraftView) -> dict[str, Any]:
         "image_url": _url(view.image_key),
         "width": view.width,
         "height": view.height,
-        "quality": {
-            "ssim": q.ssim,
-            "delta_e": q.delta_e,
-            "achieved_mm": q.achieved_mm,
-            "stated_mm": q.stated_mm,
-            "quantity": q.quantity,
-            "size_source": q.size_source,
-            "size_text": q.size_text,
-            "scale_error": q.scale_error,
-            "confidence": q.confidence,
-            "passed": q.passed,
-            "notes": list(q.notes),
-        },
+        "quality": _quality(q),
         "job_id": view.job_id,
         "style_version_id": view.style_version_id,
         "created_at": _time(view.created_at),
@@ -311,6 +315,25 @@ def review_queue() -> Response:
     with services().db.session() as session:
         page = review.review_queue(session, _me().shop_id, cursor=cursor, limit=limit)
         return jsonify(_page(page, _queue_item))
+
+
+@bp.get("/products")
+def product_list() -> Response:
+    """List the jewelry products with a photo, newest first (the preview's choices)."""
+    cursor, limit = _list_args()
+    with services().db.session() as session:
+        page = review.jewelry_products(session, _me().shop_id, cursor=cursor, limit=limit)
+    return jsonify(
+        _page(
+            page,
+            lambda row: {
+                "product_id": row.product_id,
+                "title": row.title,
+                "kind": row.kind,
+                "source": _source(row.source, 120),
+            },
+        )
+    )
 
 
 @bp.get("/products/skipped")
@@ -554,6 +577,33 @@ def style_versions() -> Response:
             },
         )
     )
+
+
+@bp.post("/style/preview")
+def style_preview() -> tuple[Response, int]:
+    """Render a product on each plate, at a small size, with the look settings given (unsaved ones too)."""
+    body = _body()
+    _only(body, ("product_id", "look"))
+    product_id = body.get("product_id")
+    if not isinstance(product_id, int) or isinstance(product_id, bool) or product_id < 1:
+        raise FieldError("product_id", f"expected the id of one of your products, got {product_id!r}")
+    look = body.get("look")
+    if look is not None and not isinstance(look, dict):
+        raise FieldError("look", f"expected an object of look settings, got {type(look).__name__}")
+    made = preview.preview_product(services(), _me().shop_id, product_id, look=look)
+    images = [
+        {
+            "plate_id": image.plate_id,
+            "model": image.model,
+            "offered": image.offered,
+            "url": _url(image.image_key),
+            "reason": image.reason,
+            "quality": _quality(review.quality_of(image.report)),
+        }
+        for image in made.images
+    ]
+    status = {"done": 200, "not_found": 404}.get(made.code, 409)
+    return jsonify({"result": {"code": made.code, "detail": made.detail}, "images": images}), status
 
 
 def _forget_photo(key: str) -> None:

@@ -286,6 +286,27 @@ def test_upload_a_plate_and_see_what_it_can_carry(scene: Scene, context: Browser
     save_screenshot(page, "style")
 
 
+def test_preview_a_product_on_each_model_before_saving(scene: Scene, context: BrowserContext) -> None:
+    page = context.new_page()
+    page.goto(scene.url("/app/style"))
+    select = page.locator("#preview-product")
+    expect(select.locator("option")).to_have_count(4)  # the jewelry products with a photo
+    select.select_option(str(scene.product(DROPS)))
+    page.fill("#look\\.shadow_strength", "0.8")  # an unsaved change shows in the preview
+    page.locator("#preview-run").click()
+    cards = page.locator("#preview-grid .preview-card")
+    expect(cards).to_have_count(2, timeout=30_000)
+    expect(cards.locator("img")).to_have_count(2)
+    expect(cards.first).to_contain_text("SSIM")
+    expect(page.locator("#savebar")).to_be_visible()  # the change is still only on the page
+    with scene.services.db.session() as session:
+        style, _ = current_style(session, session.get(Shop, scene.golden.shops[SHOP_A]))  # type: ignore[arg-type, misc]
+    assert style.look.shadow_strength == 0.35
+    page.locator("#preview").scroll_into_view_if_needed()
+    page.wait_for_load_state("networkidle")
+    save_screenshot(page, "style-preview")
+
+
 def test_jobs_retry_a_failed_render(scene: Scene, context: BrowserContext) -> None:
     page = context.new_page()
     open_product(page, scene, PENDANT)

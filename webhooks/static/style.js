@@ -176,11 +176,14 @@ function dirty() {
 }
 
 form.addEventListener("input", (event) => {
+  if (event.target.closest("#preview")) return; // choosing what to preview changes no setting
   if (event.target.type === "range") outputs();
   if (event.target.name === "write_back.alt_template") altExample();
   dirty();
 });
-form.addEventListener("change", dirty);
+form.addEventListener("change", (event) => {
+  if (!event.target.closest("#preview")) dirty();
+});
 form.addEventListener("submit", (event) => event.preventDefault());
 
 document.getElementById("add-rule").addEventListener("click", () => {
@@ -239,6 +242,51 @@ document.getElementById("plate-submit").addEventListener("click", async () => {
   }
 });
 
+// --- preview --------------------------------------------------------------------------------------------
+
+const previewGrid = document.getElementById("preview-grid");
+const previewStatus = document.getElementById("preview-status");
+
+function previewCard(image) {
+  const q = image.quality;
+  const numbers = [];
+  if (q.ssim !== null) numbers.push(`SSIM ${q.ssim.toFixed(3)} · ΔE ${q.delta_e.toFixed(1)}`);
+  if (q.achieved_mm !== null) numbers.push(`${q.achieved_mm >= 100 ? `${(q.achieved_mm / 10).toFixed(1)} cm` : `${q.achieved_mm.toFixed(1)} mm`}`);
+  return h("article", { class: "preview-card", dataset: { plateId: image.plate_id, offered: String(image.offered) } },
+    image.url ? h("img", { src: image.url, alt: `Preview on ${image.model}`, width: 256, height: 320 })
+      : h("div", { class: "no-image" }, h("strong", {}, "Not offered"), image.reason),
+    h("div", { class: "body" }, h("strong", {}, image.model), numbers.length ? h("span", { class: "subdued" }, numbers.join(" · ")) : null));
+}
+
+async function loadPreviewProducts() {
+  const select = document.getElementById("preview-product");
+  const page = await api("/api/products?limit=50");
+  select.replaceChildren(...(page.items.length
+    ? page.items.map((p) => h("option", { value: p.product_id }, `${p.title} (${KIND_LABELS[p.kind] || p.kind})`))
+    : [h("option", { value: "" }, "No jewelry products yet")]));
+  select.removeAttribute("aria-busy");
+}
+
+document.getElementById("preview-run").addEventListener("click", async () => {
+  const productId = Number(document.getElementById("preview-product").value);
+  if (!productId) return;
+  const run = document.getElementById("preview-run");
+  run.setAttribute("loading", "");
+  previewStatus.textContent = "Rendering on each model…";
+  clearErrors(form);
+  try {
+    const answer = await api("/api/style/preview", { method: "POST", json: { product_id: productId, look: collect().look } });
+    previewGrid.replaceChildren(...answer.images.map(previewCard));
+    previewStatus.textContent = "";
+  } catch (error) {
+    previewStatus.textContent = "";
+    if (error instanceof ApiError && error.status === 400) showFieldErrors(form, error);
+    else showError(error);
+  } finally {
+    run.removeAttribute("loading");
+  }
+});
+
 // --- page ------------------------------------------------------------------------------------------------
 
 function render(data) {
@@ -266,6 +314,6 @@ const versions = paginate(document.getElementById("versions"), document.getEleme
 
 attempt(async () => {
   render(await api("/api/style"));
-  await versions.reload();
+  await Promise.all([versions.reload(), loadPreviewProducts()]);
   if (location.hash) document.querySelector(location.hash)?.scrollIntoView();
 });
