@@ -57,7 +57,9 @@ def server() -> Iterator[str]:
 
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings], server: str) -> Settings:
-    return make_settings(SHOPIFY_BASE_URL=server, SOURCE_PHOTO_MAX_BYTES=100_000, SOURCE_PHOTO_TIMEOUT_SECONDS=1.0)
+    return make_settings(
+        SHOPIFY_BASE_URL=server, SOURCE_PHOTO_MAX_BYTES=100_000, SOURCE_PHOTO_TIMEOUT_SECONDS=1.0
+    )
 
 
 @pytest.fixture
@@ -68,7 +70,9 @@ def http() -> Iterator[httpx.Client]:
 
 def test_only_shopify_hosts_are_allowed(make_settings: Callable[..., Settings]) -> None:
     plain = make_settings()
-    assert allowed_source("https://cdn.shopify.com/s/files/1/0/files/chain.jpg?v=1", plain, "acme.myshopify.com")
+    assert allowed_source(
+        "https://cdn.shopify.com/s/files/1/0/files/chain.jpg?v=1", plain, "acme.myshopify.com"
+    )
     assert allowed_source("https://acme.myshopify.com/cdn/shop/files/chain.jpg", plain, "acme.myshopify.com")
     assert not allowed_source("http://cdn.shopify.com/s/files/chain.jpg", plain, "acme.myshopify.com")
     assert not allowed_source("https://cdn.shopify.com.evil.io/chain.jpg", plain, "acme.myshopify.com")
@@ -77,9 +81,17 @@ def test_only_shopify_hosts_are_allowed(make_settings: Callable[..., Settings]) 
     assert not allowed_source("http://127.0.0.1:9/x.jpg", plain, "acme.myshopify.com")  # no dev-shop set
 
 
-def test_downloads_an_image_and_follows_redirects_on_allowed_hosts(settings: Settings, server: str, http: httpx.Client) -> None:
-    assert download_photo(settings, f"{server}/ok.jpg", shop_domain="a.myshopify.com", http=http) == (JPEG, "image/jpeg")
-    assert download_photo(settings, f"{server}/redirect-home", shop_domain="a.myshopify.com", http=http)[0] == JPEG
+def test_downloads_an_image_and_follows_redirects_on_allowed_hosts(
+    settings: Settings, server: str, http: httpx.Client
+) -> None:
+    assert download_photo(settings, f"{server}/ok.jpg", shop_domain="a.myshopify.com", http=http) == (
+        JPEG,
+        "image/jpeg",
+    )
+    assert (
+        download_photo(settings, f"{server}/redirect-home", shop_domain="a.myshopify.com", http=http)[0]
+        == JPEG
+    )
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,11 @@ def test_backoff_grows_is_capped_and_jittered_within_bounds() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(attempts=0, base=1, cap=2), dict(attempts=3, base=5, cap=1), dict(attempts=3, base=1, cap=2, jitter=1.0)],
+    [
+        dict(attempts=0, base=1, cap=2),
+        dict(attempts=3, base=5, cap=1),
+        dict(attempts=3, base=1, cap=2, jitter=1.0),
+    ],
 )
 def test_backoff_refuses_nonsense(kwargs: dict) -> None:
     with pytest.raises(ValueError, match="backoff"):
@@ -64,7 +68,9 @@ def test_bucket_estimate_waits_before_running_dry_and_queues_parallel_callers() 
 
 def test_throttled_answer_says_how_long_the_bucket_needs() -> None:
     state = ThrottleState(FakeMonotonic())
-    assert state.record("a.myshopify.com", "products_page", cost(available=10, requested=260, rate=100)) == pytest.approx(2.5)
+    assert state.record(
+        "a.myshopify.com", "products_page", cost(available=10, requested=260, rate=100)
+    ) == pytest.approx(2.5)
     assert state.record("a.myshopify.com", "x", {"requestedQueryCost": 5}) is None  # no throttleStatus
 
 

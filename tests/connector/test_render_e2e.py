@@ -26,15 +26,14 @@ def sample(name: str) -> str:
 
 
 def auto_approving(services: Services, shop: InstalledShop) -> None:
+    """Turn on auto-approve, with both default plates allowed to carry necklaces (the test's own roster)."""
     with services.db.session() as session:
         row = session.get(Shop, shop.id)
         assert row is not None
         style, _ = current_style(session, row)  # type: ignore[misc]
-        assign_style(
-            session,
-            row,
-            style.model_copy(update={"approval": style.approval.model_copy(update={"auto_approve": True})}),
-        )
+        plates = [p.model_copy(update={"kinds": ["necklace", "pendant", "earrings"]}) for p in style.plates]
+        approval = style.approval.model_copy(update={"auto_approve": True})
+        assign_style(session, row, style.model_copy(update={"approval": approval, "plates": plates}))
 
 
 def test_a_pendant_becomes_two_on_model_images_on_the_product(
