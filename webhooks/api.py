@@ -495,11 +495,12 @@ def retry_write_back(write_back_id: int) -> tuple[Response, int]:
 # --- house style -----------------------------------------------------------------------------------------
 
 
-def _capabilities(plate: PlateSpec) -> dict[str, dict[str, Any]] | None:
+def _capabilities(plate: PlateSpec) -> list[dict[str, Any]] | None:
     if plate.image is None:
         return None
     found = platecheck.plate_capabilities(services(), _me().shop_id, plate)
-    return {c.kind: {"ok": c.ok, "code": c.code, "message": c.message} for c in found}
+    # A list, in the order of KINDS (a JSON object's keys would come back sorted).
+    return [{"kind": c.kind, "ok": c.ok, "code": c.code, "message": c.message} for c in found]
 
 
 def _plate(plate: PlateSpec) -> dict[str, Any]:

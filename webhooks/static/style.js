@@ -41,12 +41,16 @@ function showFieldErrors(scope, error) {
 function capabilities(plate) {
   const carries = h("p", { class: "small subdued" }, "Carries: ", plate.kinds.map((k) => KIND_LABELS[k] || k).join(", "));
   if (!plate.capabilities) return carries;
-  return h("div", {}, carries,
+  const can = plate.capabilities.filter((c) => c.ok);
+  const cannot = plate.capabilities.filter((c) => !c.ok);
+  return h("div", { class: "caps-box" }, carries,
     h("ul", { class: "caps", "aria-label": "What this photo can carry" },
-      Object.entries(plate.capabilities).map(([kind, cap]) => h("li", { dataset: { kind, ok: String(cap.ok) }, title: cap.message },
+      plate.capabilities.map((cap) => h("li", { dataset: { kind: cap.kind, ok: String(cap.ok) }, title: cap.message },
         h("span", { class: cap.ok ? "yes" : "no", "aria-hidden": "true" }, cap.ok ? "✓" : "✗"),
-        h("span", {}, KIND_LABELS[kind] || kind, h("span", { class: "visually-hidden" }, cap.ok ? ": yes" : ": no")),
-        cap.ok ? null : h("span", { class: "reason" }, cap.message)))));
+        h("span", { class: "kind" }, KIND_LABELS[cap.kind] || cap.kind, h("span", { class: "visually-hidden" }, cap.ok ? ": yes" : ": no")),
+        cap.ok ? null : h("span", { class: "reason" }, cap.message)))),
+    can.length === 0 ? h("p", { class: "check fail small" }, "This photo cannot carry any kind") : null,
+    cannot.length === 0 ? h("p", { class: "check pass small" }, "Every kind fits this photo") : null);
 }
 
 async function movePlate(plate, action) {
