@@ -17,7 +17,7 @@ from typing import Any
 import shopify_app
 from flask import Blueprint, Flask, Response, render_template, request, url_for
 
-from webhooks import api, files
+from webhooks import api, files, jsonapi, style_api
 from webhooks.session import (
     DEV_OPEN_PATH,
     DEV_TOKEN_PATH,
@@ -56,10 +56,11 @@ def init_app(app: Flask) -> None:
     """Register the admin pages, their API and the signed file route (and the dev-shop token route)."""
     app.register_blueprint(bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(style_api.bp)
     app.register_blueprint(files.bp)
     if dev_tokens_enabled(app.extensions[SERVICES_KEY].settings):
         app.register_blueprint(dev_bp)
-    api.init_app(app)
+    jsonapi.init_app(app)
 
 
 def _embedded() -> bool:
