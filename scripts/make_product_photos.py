@@ -537,13 +537,13 @@ def _catenary_line(half_w: float, length: float, n: int = 1600) -> np.ndarray:
     return np.stack([x, a * (np.cosh(half_w / a) - np.cosh(x / a))], axis=1)
 
 
-def chain_necklace_u(w: int = 900, h: int = 800, chain_mm: float = 508.0) -> tuple[Canvas, float]:
+def chain_necklace_u(w: int = 1100, h: int = 980, chain_mm: float = 508.0) -> tuple[Canvas, float]:
     """A rose-gold cable chain, no pendant, hung open as a U between its two ends."""
     c = Canvas(w, h)
-    mm = 2.8
+    mm = 3.4
     chain_px = chain_mm * mm - (CLASP_MM + TAG_MM) * mm
     pts = _catenary_line(0.36 * w, chain_px) + np.array([w / 2, h * 0.12])
-    chain_along(c, pts, ROSE, link_len=3.6 * mm, link_w=2.6 * mm, wire=0.8 * mm, closed=False)
+    chain_along(c, pts, ROSE, link_len=4.0 * mm, link_w=3.2 * mm, wire=0.9 * mm, closed=False)
     open_chain_ends(c, pts, ROSE, mm)
     return c, mm
 

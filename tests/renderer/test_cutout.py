@@ -31,8 +31,8 @@ CASES = [
     ("chain_bracelet", "white", 0.8),
     ("chain_bracelet", "black", 0.9),
     ("pendant_necklace_v", "white", 0.8),
-    ("chain_necklace_u", "white", 0.82),
-    ("chain_necklace_u", "gradient", 0.88),
+    ("chain_necklace_u", "white", 0.84),
+    ("chain_necklace_u", "gradient", 0.87),
 ]
 
 
