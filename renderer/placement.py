@@ -294,6 +294,8 @@ def place_necklace(strip: Strip, size: StatedSize, an: PlateAnalysis, with_penda
         raise PlacementSkip("out_of_frame", "the chain would fall outside the photo")
     layers = [chain]
     notes = [f"{hidden_mm:.0f} mm of chain behind the neck, {front_mm:.0f} mm draped in front"]
+    if not strip.closed:
+        notes.append("chain photographed hung open: its two ends meet behind the neck")
     if pendant is not None:
         mid = len(curve.points) // 2
         t = curve.tangents[mid]
