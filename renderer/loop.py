@@ -43,7 +43,7 @@ class Strip:
     length_px: float  # the loop's length in photo pixels
     half_height: int
     half_width_px: float  # the chain's half thickness
-    front_s: float  # where along the strip the front centre is (the pendant, or opposite the clasp)
+    front_s: float  # where the front centre is: the pendant, else a loop's bottom, an open chain's middle
     pendant: Pendant | None
     pendant_s: float | None
     closed: bool = True  # a loop (column L wraps to 0) or an open chain (its ends are the strip's ends)
