@@ -20,9 +20,9 @@ HANDS = {
 # Physically true sizes can be too small to show: a 6 mm stud on a 512 px portrait is 3-4 px.
 SMALL_IS_OK = {"too_small"}
 KNOWN_GAPS = {
-    "ring-1.jpg": "the cutout takes the silver band (neutral, only ~21 L darker than the backdrop) and "
-    "the soft shadow it touches for one shadow region, so the band is lost and the ring shows no "
-    "opening: product_view",
+    "ring-1.jpg": "the cutout takes the silver band's front (neutral, ~21 L darker than the backdrop, "
+    "its lower edge running into its soft shadow without a sharp outline) for shadow, so the ring "
+    "shows no opening: product_view",
 }
 
 
