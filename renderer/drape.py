@@ -178,7 +178,11 @@ def bend(
     across = rel[:, 0] * -t[:, 1] + rel[:, 1] * t[:, 0]
     sigma = curve.sigma_mm[i] + along / np.maximum(curve.px_per_mm_along[i], 1e-6)
     inside = (sigma >= curve.sigma_mm[0]) & (sigma <= curve.sigma_mm[-1])
-    s = (sigma_to_s + sigma * strip_px_per_mm) % strip.length_px
+    s = sigma_to_s + sigma * strip_px_per_mm
+    if strip.closed:
+        s %= strip.length_px
+    else:
+        inside &= (s >= 0) & (s <= strip.length_px)  # an open chain ends where it ends
     row = strip.half_height + across / thickness_scale
     src_a, src_premul = strip.alpha, strip.rgb * strip.alpha[..., None]
     f = 1.0
@@ -196,13 +200,14 @@ def bend(
     map_x[yy[inside], xx[inside]] = s[inside]
     map_y[yy[inside], xx[inside]] = row[inside]
     n = src_a.shape[1]
-    # Wrap the strip's ends so links crossing its seam interpolate across it.
-    wrap_a = np.concatenate([src_a, src_a[:, :2]], axis=1)
-    wrap_premul = np.concatenate([src_premul, src_premul[:, :2]], axis=1)
-    map_x = np.where(map_x >= n, map_x - n, map_x)
-    a = cv2.remap(wrap_a, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))
+    if strip.closed:
+        # Wrap the loop's ends so links crossing its seam interpolate across it.
+        src_a = np.concatenate([src_a, src_a[:, :2]], axis=1)
+        src_premul = np.concatenate([src_premul, src_premul[:, :2]], axis=1)
+        map_x = np.where(map_x >= n, map_x - n, map_x)
+    a = cv2.remap(src_a, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))
     premul = cv2.remap(
-        wrap_premul, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,)
+        src_premul, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,)
     )
     rgb = premul / np.maximum(a, 1e-6)[..., None]
     # Measure how much chain was really drawn: its alpha area on the plate, undone for the local

@@ -1,10 +1,11 @@
-"""Unwrap a chain photographed flat as a closed loop into a straight strip, its pendant kept apart.
+"""Unwrap a photographed chain into a straight strip, its pendant kept apart.
 
-A flat-lay necklace or bracelet is a loop around a centre: its centre line is traced as the chain's
-radius at every angle, resampled by arc length, and the photo is sampled across it into a strip
-(length = the chain's length in photo pixels). The strip's pixels are the photo's own, only moved, so
-bending it along a neck or around a wrist keeps links as photographed. Thick blobs on the chain (a
-pendant, a clasp) are found from the chain's thickness; the biggest is kept apart as a rigid piece.
+A chain laid flat as a closed loop is traced as its radius at every angle around its centre; a chain
+hung open (a U or a V, both ends in the photo) along the centre line `chainshape` finds from end to
+end. Either line is resampled by arc length and the photo is sampled across it into a strip (length =
+the chain's length in photo pixels). The strip's pixels are the photo's own, only moved, so bending it
+along a neck or around a wrist keeps links as photographed. Thick blobs on the chain (a pendant, a
+clasp) are found from the chain's thickness; the pendant is kept apart as a rigid piece.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
+from renderer.chainshape import LOOP, ChainShape, chain_shape, normals
 from renderer.cutout import Cutout
 from renderer.errors import CutoutError
 
@@ -40,43 +43,28 @@ class Strip:
     length_px: float  # the loop's length in photo pixels
     half_height: int
     half_width_px: float  # the chain's half thickness
-    front_s: float  # where along the strip the front centre is (the pendant, or opposite the clasp)
+    front_s: float  # where the front centre is: the pendant, else a loop's bottom, an open chain's middle
     pendant: Pendant | None
     pendant_s: float | None
-
-
-def _thickness(mask: np.ndarray) -> tuple[np.ndarray, float]:
-    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
-    vals = dt[dt > 0]
-    half = float(np.percentile(vals, 60)) if vals.size else 1.0
-    return dt, max(half, 0.75)
-
-
-def _blobs(mask: np.ndarray, dt: np.ndarray, half: float) -> list[np.ndarray]:
-    """Return masks of thick parts (pendant, clasp), biggest first, grown back to their outline."""
-    core = dt > max(2.5, 3.0 * half)
-    _n, labels, stats, _ = cv2.connectedComponentsWithStats(core.astype(np.uint8), connectivity=8)
-    out = []
-    for i in np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1:
-        if stats[i, cv2.CC_STAT_AREA] < max(6, 2 * half * half):
-            break
-        blob = labels == i
-        # Grow within the piece by a few chain widths: the bezel's rim and the bail come along.
-        grown = blob.copy()
-        k = np.ones((3, 3), np.uint8)
-        for _ in range(int(np.ceil(3.5 * half)) + 2):
-            grown = cv2.dilate(grown.astype(np.uint8), k).astype(bool) & mask
-        out.append(grown)
-    return out
+    closed: bool = True  # a loop (column L wraps to 0) or an open chain (its ends are the strip's ends)
 
 
 def unwrap(cut: Cutout) -> Strip:
-    """Trace a flat-lay chain loop and return its strip; raise CutoutError if it is not a loop."""
+    """Trace the photographed chain (a flat-lay loop, or hung open as a U or V) and return its strip.
+
+    Raises CutoutError when the photo shows no chain that can be draped: not_a_chain, tangled, or
+    not_a_loop (a loop that cannot be traced all the way round).
+    """
+    shape = chain_shape(cut)
+    if shape.form == LOOP:
+        return _unwrap_loop(cut, shape)
+    return _unwrap_open(cut, shape)
+
+
+def _unwrap_loop(cut: Cutout, shape: ChainShape) -> Strip:
     alpha = cut.alpha
-    mask = alpha > 0.3
-    dt, half = _thickness(mask)
-    blobs = _blobs(mask, dt, half)
-    pendant_mask = blobs[0] if blobs else np.zeros_like(mask)
+    mask, half = shape.mask, shape.half
+    pendant_mask = shape.blobs[0] if shape.blobs else np.zeros_like(mask)
     chain = mask & ~pendant_mask
     ys, xs = np.nonzero(chain)
     if len(xs) < 50:
@@ -120,11 +108,71 @@ def unwrap(cut: Cutout) -> Strip:
     tn = np.hypot(tx, ty) + 1e-9
     nx, ny = ty / tn, -tx / tn  # normal; which side is outward does not matter for a symmetric chain
     hh = int(np.ceil(3.0 * half)) + 3
+    a_chain = _chain_alpha(alpha, pendant_mask, half)
+    strip_rgb, strip_a = _sample(cut.rgb, a_chain, px, py, nx, ny, hh)
+    pendant, pendant_s = None, None
+    if shape.blobs:
+        pendant, pendant_s = _pendant(cut, pendant_mask, px, py, s)
+    # Without a pendant the front is the bottom of the loop as photographed.
+    front = pendant_s if pendant_s is not None else float(s[int(np.argmax(py))])
+    return Strip(strip_rgb, strip_a, length, hh, half, front, pendant, pendant_s)
+
+
+def _unwrap_open(cut: Cutout, shape: ChainShape) -> Strip:
+    """Sample an open chain along its centre line, one column per photo pixel of its length."""
+    assert shape.line is not None
+    line = shape.line
+    cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(line, axis=0).T))])
+    length = float(cum[-1])
+    s = np.arange(int(np.floor(length)) + 1, dtype=np.float64)
+    px, py = np.interp(s, cum, line[:, 0]), np.interp(s, cum, line[:, 1])
+    nx, ny = normals(np.stack([px, py], axis=1)).T
+    hh = max(int(np.ceil(3.0 * shape.half)), int(np.ceil(1.5 * shape.rope_half))) + 3
+    pendant_mask = shape.pendant if shape.pendant is not None else np.zeros_like(shape.mask)
+    a_chain = _chain_alpha(cut.alpha, pendant_mask, shape.half)
+    # Each chain pixel belongs to its nearest point of the line: where the chain comes near itself
+    # (the arms of a V above its point), a column takes only its own links, not the other arm's.
+    ys, xs = np.nonzero(a_chain > 0)
+    owner = np.full(a_chain.shape, -1e6, np.float32)
+    owner[ys, xs] = cKDTree(np.stack([px, py], axis=1)).query(np.stack([xs, ys], axis=1))[1]
+    strip_rgb, strip_a = _sample(cut.rgb, a_chain, px, py, nx, ny, hh, owner)
+    pendant, pendant_s = None, None
+    if shape.pendant is not None:
+        pendant, pendant_s = _pendant(cut, pendant_mask, px, py, s)
+    # The front: the pendant, else the middle of the chain (its ends meet behind the neck).
+    front = pendant_s if pendant_s is not None else length / 2
+    return Strip(strip_rgb, strip_a, length, hh, shape.half, front, pendant, pendant_s, closed=False)
+
+
+def _chain_alpha(alpha: np.ndarray, pendant_mask: np.ndarray, half: float) -> np.ndarray:
+    """Return the chain's alpha without the pendant and without specks smaller than the wire is thick.
+
+    Specks apart from the chain are the backdrop seen through a link, tinted by JPEG's colour
+    bleeding; on the plate they would show as dust beside the chain.
+    """
+    a = np.where(pendant_mask, 0.0, alpha).astype(np.float32)
+    _n, labels, stats, _ = cv2.connectedComponentsWithStats((a > 0.05).astype(np.uint8), connectivity=8)
+    specks = stats[:, cv2.CC_STAT_AREA] < np.pi * half * half
+    specks[0] = False
+    a[specks[labels]] = 0.0
+    return a
+
+
+def _sample(
+    rgb_u8: np.ndarray,
+    a_chain: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    nx: np.ndarray,
+    ny: np.ndarray,
+    hh: int,
+    owner: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample the chain across its line into a (2hh+1)×len(px) strip: (straight rgb, alpha)."""
     offs = np.arange(-hh, hh + 1, dtype=np.float32)
     map_x = (px[None, :] + offs[:, None] * nx[None, :]).astype(np.float32)
     map_y = (py[None, :] + offs[:, None] * ny[None, :]).astype(np.float32)
-    rgb = cut.rgb.astype(np.float32)
-    a_chain = np.where(pendant_mask, 0.0, alpha).astype(np.float32)
+    rgb = rgb_u8.astype(np.float32)
     strip_rgb = cv2.remap(
         rgb * a_chain[..., None],
         map_x,
@@ -136,35 +184,43 @@ def unwrap(cut: Cutout) -> Strip:
     strip_a = cv2.remap(
         a_chain, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,)
     )
+    if owner is not None:
+        own = cv2.remap(
+            owner, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=(-1e6,)
+        )
+        foreign = np.abs(own - np.arange(len(px), dtype=np.float32)[None, :]) > 2 * hh
+        strip_a[foreign] = 0.0
+        strip_rgb[foreign] = 0.0
     strip_rgb = strip_rgb / np.maximum(strip_a, 1e-6)[..., None]
+    return strip_rgb, strip_a
 
-    pendant = None
-    pendant_s = None
-    if blobs:
-        ys, xs = np.nonzero(pendant_mask)
-        # The bail: the pendant pixel nearest the centre line; its nearest line point is where it hangs.
-        d2 = (
-            (xs[:, None] - px[None, ::4]) ** 2 + (ys[:, None] - py[None, ::4]) ** 2
-            if len(xs) < 4000
-            else None
-        )
-        if d2 is None:
-            sel = np.random.default_rng(0).choice(len(xs), 4000, replace=False)
-            d2 = (xs[sel, None] - px[None, ::4]) ** 2 + (ys[sel, None] - py[None, ::4]) ** 2
-        j = int(np.unravel_index(np.argmin(d2), d2.shape)[1]) * 4
-        pendant_s = float(s[j])
-        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        pa = np.where(pendant_mask[y0:y1, x0:x1], alpha[y0:y1, x0:x1], 0).astype(np.float32)
-        centre = np.array([xs.mean(), ys.mean()])
-        attach = np.array([px[j], py[j]])
-        hang = centre - attach
-        hang = hang / (np.hypot(*hang) + 1e-9)
-        pendant = Pendant(
-            rgb[y0:y1, x0:x1].copy(),
-            pa,
-            (float(attach[0] - x0), float(attach[1] - y0)),
-            (float(hang[0]), float(hang[1])),
-        )
-    # Without a pendant the front is the bottom of the loop as photographed.
-    front = pendant_s if pendant_s is not None else float(s[int(np.argmax(py))])
-    return Strip(strip_rgb, strip_a, length, hh, half, front, pendant, pendant_s)
+
+def _pendant(
+    cut: Cutout, pendant_mask: np.ndarray, px: np.ndarray, py: np.ndarray, s: np.ndarray
+) -> tuple[Pendant, float]:
+    """Cut the pendant out rigidly and find where along the line it hangs from."""
+    alpha = cut.alpha
+    ys, xs = np.nonzero(pendant_mask)
+    # The bail: the pendant pixel nearest the centre line; its nearest line point is where it hangs.
+    d2 = (
+        (xs[:, None] - px[None, ::4]) ** 2 + (ys[:, None] - py[None, ::4]) ** 2
+        if len(xs) < 4000
+        else None
+    )
+    if d2 is None:
+        sel = np.random.default_rng(0).choice(len(xs), 4000, replace=False)
+        d2 = (xs[sel, None] - px[None, ::4]) ** 2 + (ys[sel, None] - py[None, ::4]) ** 2
+    j = int(np.unravel_index(np.argmin(d2), d2.shape)[1]) * 4
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    pa = np.where(pendant_mask[y0:y1, x0:x1], alpha[y0:y1, x0:x1], 0).astype(np.float32)
+    centre = np.array([xs.mean(), ys.mean()])
+    attach = np.array([px[j], py[j]])
+    hang = centre - attach
+    hang = hang / (np.hypot(*hang) + 1e-9)
+    pendant = Pendant(
+        cut.rgb[y0:y1, x0:x1].astype(np.float32),
+        pa,
+        (float(attach[0] - x0), float(attach[1] - y0)),
+        (float(hang[0]), float(hang[1])),
+    )
+    return pendant, float(s[j])

@@ -1,6 +1,7 @@
 """Place the cut-out piece on a plate at its physical size, per kind, moving its pixels only.
 
-necklace/pendant: the flat-lay loop is unwrapped and bent along the drape between the neck's sides,
+necklace/pendant: the chain (laid flat as a loop, or hung open as a U or V) is unwrapped and bent
+along the drape between the neck's sides,
 the pendant hung rigidly on the sternum line, the part behind the neck left out. earrings: one piece of
 the pair (or the single piece mirrored) hangs from each visible earlobe; hair covering a lobe covers
 its earring. ring: the band's opening across the ring finger between base and first knuckle, its
@@ -277,13 +278,24 @@ def place_necklace(strip: Strip, size: StatedSize, an: PlateAnalysis, with_penda
         raise PlacementSkip("too_short", f"a {size.mm:.0f} mm chain does not reach round this neck")
     pendant = strip.pendant if with_pendant else None
     curve = drape.neck_curve(right, left, ppm, front_mm, 0.5 if pendant is not None else 0.0)
+    # A choker hugs the neck: more of it shows in front, and less goes round the back.
+    front_mm = curve.length_mm
+    hidden_mm = size.mm - front_mm
     thickness = ppm / prod_ppm
-    sigma_to_s = strip.front_s - (front_mm / 2) * prod_ppm
+    front_s = strip.front_s
+    if not strip.closed:
+        # An open chain's ends go behind the neck alike; a pendant photographed off the chain's middle
+        # slides to the front on its bail, so the visible run stays within the chain.
+        half_px = (front_mm / 2) * prod_ppm
+        front_s = float(np.clip(front_s, half_px, strip.length_px - half_px))
+    sigma_to_s = front_s - (front_mm / 2) * prod_ppm
     chain, drawn_mm = drape.bend(strip, curve, prod_ppm, thickness, sigma_to_s, an.width, an.height)
     if chain is None:
         raise PlacementSkip("out_of_frame", "the chain would fall outside the photo")
     layers = [chain]
     notes = [f"{hidden_mm:.0f} mm of chain behind the neck, {front_mm:.0f} mm draped in front"]
+    if not strip.closed:
+        notes.append("chain photographed hung open: its two ends meet behind the neck")
     if pendant is not None:
         mid = len(curve.points) // 2
         t = curve.tangents[mid]
@@ -330,8 +342,14 @@ def place_bracelet(strip: Strip, size: StatedSize, an: PlateAnalysis, kind: str)
     # Gravity: sag toward whichever end of the arm is lower on the photo (toward the hand if level).
     sag_dir = along if along[1] > 0.25 else -along
     curve = drape.wrist_curve(center, across, sag_dir, half_w, sag, size.mm / 2)
-    # A bracelet's blob is its clasp: the front is half way round from it.
-    front_s = strip.front_s if strip.pendant_s is None else strip.pendant_s + strip.length_px / 2
+    # A loop's blob is its clasp: the front is half way round from it. An open bracelet (a chain laid
+    # open, a cuff) closes behind the wrist: its middle is the front.
+    if not strip.closed:
+        front_s = strip.length_px / 2
+    elif strip.pendant_s is None:
+        front_s = strip.front_s
+    else:
+        front_s = strip.pendant_s + strip.length_px / 2
     sigma_to_s = front_s - (size.mm / 4) * prod_ppm
     layer, drawn_mm = drape.bend(strip, curve, prod_ppm, ppm / prod_ppm, sigma_to_s, an.width, an.height)
     if layer is None:

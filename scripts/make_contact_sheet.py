@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     plates = default_plates()
     for p in sample_products():
-        if p.background != "white" or p.kind not in ("pendant", "earrings"):
+        if p.background != "white" or p.kind not in ("necklace", "pendant", "earrings"):
             continue
         source = load_image(p.read_bytes()).rgb
         outcomes = render(source, p.kind, plates, size=parse_size(p.size, p.kind))

@@ -454,6 +454,153 @@ def chain_bracelet(w: int = 1000, h: int = 1000, length_mm: float = 177.8) -> tu
     return c, mm
 
 
+# --- open chains: hung as a U or a V from their two ends ------------------------------------------
+
+
+def _scaled_to(pts: np.ndarray, length: float, pivot: np.ndarray) -> np.ndarray:
+    """Return the polyline scaled about `pivot` so that its length is `length`."""
+    now = float(np.sum(np.hypot(*np.diff(pts, axis=0).T)))
+    return pivot + (pts - pivot) * (length / now)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.hypot(*v)), 1e-9)
+
+
+CLASP_MM = 12.0  # a lobster clasp and its jump ring, along the chain, tip to the last link
+TAG_MM = 7.5  # a jump ring and a maker's tag at the other end
+
+
+def open_chain_ends(c: Canvas, pts: np.ndarray, metal, mm: float) -> None:
+    """Draw a lobster clasp beyond the polyline's first point and a ring with a tag beyond its last."""
+    t0 = _unit(pts[0] - pts[1])  # pointing out of the chain at its first end
+    ang0 = math.degrees(math.atan2(t0[1], t0[0]))
+    ring0 = pts[0] + t0 * 1.0 * mm
+    c.ellipse(*ring0, 1.1 * mm, 1.1 * mm, 0, metal_ramp(metal, 0.45), 0.4 * mm)
+    body = pts[0] + t0 * 6.6 * mm
+    c.ellipse(*body, 4.6 * mm, 2.1 * mm, ang0, shaded(metal, *body, 4.6 * mm))
+    c.ellipse(*(body + t0 * 1.2 * mm), 2.2 * mm, 0.8 * mm, ang0, metal_ramp(metal, 0.12))  # the gate
+    c.ellipse(*(body - t0 * 1.4 * mm), 1.6 * mm, 0.5 * mm, ang0, metal_ramp(metal, 0.95))  # a highlight
+    c.ellipse(*(pts[0] + t0 * 11.4 * mm), 0.7 * mm, 0.7 * mm, 0, metal_ramp(metal, 0.6))  # the hook's tip
+    t1 = _unit(pts[-1] - pts[-2])
+    ang1 = math.degrees(math.atan2(t1[1], t1[0]))
+    ring1 = pts[-1] + t1 * 1.3 * mm
+    c.ellipse(*ring1, 1.4 * mm, 1.4 * mm, 0, metal_ramp(metal, 0.5), 0.45 * mm)
+    tag = pts[-1] + t1 * 5.0 * mm
+    c.ellipse(*tag, 2.5 * mm, 1.6 * mm, ang1, shaded(metal, *tag, 2.6 * mm))
+
+
+def _v_line(half_w: float, slope: float, corner: float, bow: float, n: int = 1600) -> np.ndarray:
+    """Return a V of chain (x right, y down, point at the origin): straight arms sagging a little."""
+    x = np.linspace(-half_w, half_w, n)
+    rise = slope * (np.sqrt(x * x + corner * corner) - corner)  # a hyperbola: a V with a rounded point
+    rise -= bow * half_w * np.sin(np.pi * np.abs(x) / half_w)  # each arm sags between its supports
+    return np.stack([x, -rise], axis=1)
+
+
+def pendant_necklace_v(w: int = 1000, h: int = 980, chain_mm: float = 457.2) -> tuple[Canvas, float]:
+    """A fine gold cable chain hung open as a V from its two ends, a pear emerald at its point."""
+    c = Canvas(w, h)
+    mm = 3.2
+    line = _v_line(1.0, 2.1, 0.03, 0.012)
+    chain_px = chain_mm * mm - (CLASP_MM + TAG_MM) * mm
+    vertex = np.array([w / 2, h * 0.79])
+    pts = _scaled_to(line, chain_px, np.zeros(2)) + vertex
+    chain_along(c, pts, GOLD, link_len=2.6 * mm, link_w=1.7 * mm, wire=0.45 * mm, closed=False)
+    open_chain_ends(c, pts, GOLD, mm)
+    # Bail around the chain at the point, then a pear emerald in a gold bezel, point up.
+    bx, by = vertex
+    c.ellipse(bx, by + 1.7 * mm, 1.3 * mm, 2.1 * mm, 0, metal_ramp(GOLD, 0.55), 0.6 * mm)
+    gy = by + 3.8 * mm + 9.5 * mm
+    pear = np.array(
+        [
+            (bx + 6.4 * mm * math.sin(t) * (0.55 + 0.45 * math.sin(t / 2)), gy + 9.5 * mm * -math.cos(t))
+            for t in np.linspace(0, 2 * math.pi, 90)
+        ]
+    )
+    c.poly(pear, shaded(GOLD, bx, gy, 10 * mm))
+    c.poly((pear - [bx, gy]) * 0.86 + [bx, gy + 0.5 * mm], (10, 70, 40))
+    faceted_stone(c, bx, gy + 1.9 * mm, 4.6 * mm, 6.3 * mm, (24, 138, 84), facets=14, seed=41)
+    return c, mm
+
+
+def _catenary_line(half_w: float, length: float, n: int = 1600) -> np.ndarray:
+    """Return a chain of `length` hung between (±half_w, 0) as a catenary (y down), lowest point last."""
+    lo, hi = half_w / 50, half_w * 1e4
+    for _ in range(200):  # 2a·sinh(half_w/a) = length
+        a = math.sqrt(lo * hi)
+        if 2 * a * math.sinh(min(half_w / a, 700)) > length:
+            lo = a
+        else:
+            hi = a
+    x = np.linspace(-half_w, half_w, n)
+    return np.stack([x, a * (np.cosh(half_w / a) - np.cosh(x / a))], axis=1)
+
+
+def chain_necklace_u(w: int = 1100, h: int = 980, chain_mm: float = 508.0) -> tuple[Canvas, float]:
+    """A rose-gold cable chain, no pendant, hung open as a U between its two ends."""
+    c = Canvas(w, h)
+    mm = 3.4
+    chain_px = chain_mm * mm - (CLASP_MM + TAG_MM) * mm
+    pts = _catenary_line(0.36 * w, chain_px) + np.array([w / 2, h * 0.12])
+    chain_along(c, pts, ROSE, link_len=4.0 * mm, link_w=3.2 * mm, wire=0.9 * mm, closed=False)
+    open_chain_ends(c, pts, ROSE, mm)
+    return c, mm
+
+
+# --- chains no one can drape (the renderer's refusals are tested on them; not shipped) -------------
+
+
+def crossed_chain(w: int = 900, h: int = 900) -> tuple[Canvas, float]:
+    """A chain whose two arms cross above a loop, like a lariat: a nodal cubic hung loop down."""
+    c = Canvas(w, h)
+    mm = 2.8
+    t = np.linspace(-1.4, 1.4, 1500)
+    x, y = t * t - 1, t * (t * t - 1)  # crosses itself at t = ±1
+    pts = np.stack([w / 2 + y * 0.19 * w, h * 0.42 - x * 0.32 * h], axis=1)
+    chain_along(c, pts, GOLD, link_len=3.0 * mm, link_w=2.2 * mm, wire=0.6 * mm, closed=False)
+    open_chain_ends(c, pts, GOLD, mm)
+    return c, mm
+
+
+def tangled_chain(w: int = 900, h: int = 900) -> tuple[Canvas, float]:
+    """A chain dropped in a heap: a smooth scribble that crosses itself again and again."""
+    c = Canvas(w, h)
+    mm = 2.8
+    t = np.linspace(0.0, 1.85 * math.pi, 3000)
+    x = np.sin(3 * t) + 0.45 * np.sin(7 * t + 1.0)
+    y = np.cos(2 * t) + 0.4 * np.cos(5 * t + 0.5)
+    pts = np.stack([w / 2 + x * 0.26 * w, h / 2 + y * 0.26 * h], axis=1)
+    chain_along(c, pts, SILVER, link_len=3.0 * mm, link_w=2.2 * mm, wire=0.6 * mm, closed=False)
+    open_chain_ends(c, pts, SILVER, mm)
+    return c, mm
+
+
+def doubled_chain(w: int = 900, h: int = 800) -> tuple[Canvas, float]:
+    """A chain hung as a U whose one end is folded back down along its own arm, strands touching."""
+    c = Canvas(w, h)
+    mm = 2.8
+    pts = _catenary_line(0.3 * w, 1.9 * h) + np.array([w / 2, h * 0.12])
+    top = pts[-1]
+    arm = pts[::-1][: len(pts) // 3]  # down the right arm from its top, a third of the chain
+    back = arm + _unit(np.array([1.0, 0.15])) * 2.0 * mm  # alongside it, links touching
+    pts = np.vstack([pts, top + np.array([1.2, -2.5]) * mm, back])
+    chain_along(c, pts, GOLD, link_len=3.0 * mm, link_w=2.2 * mm, wire=0.6 * mm, closed=False)
+    open_chain_ends(c, pts, GOLD, mm)
+    return c, mm
+
+
+def two_chains(w: int = 1000, h: int = 700) -> tuple[Canvas, float]:
+    """Two chains hung side by side as Us (a set, or a layered necklace photographed apart)."""
+    c = Canvas(w, h)
+    mm = 2.8
+    for cx in (w * 0.27, w * 0.73):
+        pts = _catenary_line(0.18 * w, 0.9 * h) + np.array([cx, h * 0.15])
+        chain_along(c, pts, GOLD, link_len=3.0 * mm, link_w=2.2 * mm, wire=0.6 * mm, closed=False)
+        open_chain_ends(c, pts, GOLD, mm)
+    return c, mm
+
+
 PIECES: dict[str, tuple[Callable[[], tuple[Canvas, float]], str, str, str]] = {
     # name: (draw, kind, stated size, title)
     "pendant_necklace": (pendant_necklace, "pendant", "45 cm", "Sapphire drop pendant on a fine cable chain"),
@@ -461,6 +608,21 @@ PIECES: dict[str, tuple[Callable[[], tuple[Canvas, float]], str, str, str]] = {
     "drop_earrings": (drop_earrings, "earrings", "3.5 cm", "Garnet teardrop earrings"),
     "solitaire_ring": (solitaire_ring, "ring", "US 7", "Gold solitaire ring"),
     "chain_bracelet": (chain_bracelet, "bracelet", "7 in", "Silver curb chain bracelet"),
+    "pendant_necklace_v": (
+        pendant_necklace_v,
+        "pendant",
+        "18 in",
+        "Pear emerald pendant on a gold cable chain, hung as a V",
+    ),
+    "chain_necklace_u": (chain_necklace_u, "necklace", "20 in", "Rose gold cable chain, hung as a U"),
+}
+
+# Drawn for the renderer's tests only (what it must refuse), never shipped.
+TEST_PIECES: dict[str, Callable[[], tuple[Canvas, float]]] = {
+    "crossed_chain": crossed_chain,
+    "tangled_chain": tangled_chain,
+    "two_chains": two_chains,
+    "doubled_chain": doubled_chain,
 }
 
 BACKGROUNDS = ("white", "grey", "black", "gradient")
@@ -486,7 +648,7 @@ def backdrop(w: int, h: int, kind: str) -> np.ndarray:
 
 def photograph(name: str, background: str = "white") -> tuple[np.ndarray, np.ndarray, float]:
     """Return (RGB uint8 photo, true alpha 0..1, px per mm) of sample `name` on `background`."""
-    draw = PIECES[name][0]
+    draw = PIECES[name][0] if name in PIECES else TEST_PIECES[name]
     canvas, px_per_mm = draw()
     fg, alpha = canvas.result()
     h, w = alpha.shape
@@ -512,6 +674,7 @@ SHIPPED = [(n, "white") for n in PIECES] + [
     ("pendant_necklace", "gradient"),
     ("solitaire_ring", "black"),
     ("stud_earrings", "grey"),
+    ("chain_necklace_u", "gradient"),
 ]
 
 

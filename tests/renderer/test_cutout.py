@@ -30,6 +30,9 @@ CASES = [
     ("pendant_necklace", "gradient", 0.88),
     ("chain_bracelet", "white", 0.8),
     ("chain_bracelet", "black", 0.9),
+    ("pendant_necklace_v", "white", 0.8),
+    ("chain_necklace_u", "white", 0.84),
+    ("chain_necklace_u", "gradient", 0.87),
 ]
 
 
