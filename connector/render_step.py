@@ -42,7 +42,7 @@ def render_options(style: HouseStyle) -> renderer.RenderOptions:
     )
 
 
-def _plate(plate: PlateInput) -> tuple[renderer.Plate, dict[str, Any] | None]:
+def prepare_plate(plate: PlateInput) -> tuple[renderer.Plate, dict[str, Any] | None]:
     """Return the renderer's plate (cropped as the style says) and its analysis when computed now."""
     rgb = renderer.load_image(plate.image).rgb
     if plate.spec.crop is not None:
@@ -88,7 +88,7 @@ def _render(
     product = renderer.load_image(request.photo).pixels
     plates, fresh = [], {}
     for plate in request.plates:
-        made, analysis = _plate(plate)
+        made, analysis = prepare_plate(plate)
         plates.append(made)
         if analysis is not None:
             fresh[plate.spec.id] = analysis

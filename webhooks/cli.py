@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "connector.cli:add_backfill",
         "connector.cli:backfill",
     ),
+    "render": (
+        "put a product photo on the house style's models: images, contact sheet and report (no shop needed)",
+        "connector.rendercli:add_arguments",
+        "connector.rendercli:run",
+    ),
     "dev-shop": (
         "run a local Shopify (Admin API, webhooks, tokens) seeded with a jewelry catalog, to try Worn",
         "webhooks.commands:add_dev_shop",
