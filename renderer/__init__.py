@@ -2,7 +2,7 @@
 
 from renderer.analysis import analyze_plate
 from renderer.catalog import SampleProduct, sample_products
-from renderer.contact import contact_sheet
+from renderer.contact import contact_sheet, tile_sheet
 from renderer.cutout import Cutout, cutout
 from renderer.errors import ConfigError, CutoutError, ImageDecodeError, InputError, WornError
 from renderer.imageio import LoadedImage, content_hash, encode_image, load_image
@@ -45,6 +45,7 @@ __all__ = [
     "parse_size",
     "render",
     "sample_products",
+    "tile_sheet",
     "typical_size",
     "warm_up",
 ]

@@ -62,31 +62,38 @@ def _lines(o: RenderOutcome) -> list[str]:
     return lines
 
 
-def contact_sheet(source_rgb: np.ndarray, outcomes: Sequence[RenderOutcome], columns: int = 4) -> np.ndarray:
-    """Return one RGB image: the source photo, then each render (or its skip reason) with its numbers."""
-    tiles = [
+def tile_sheet(
+    tiles: Sequence[tuple[np.ndarray | None, list[str], bool | None]], columns: int = 4
+) -> np.ndarray:
+    """Return one RGB image of captioned tiles: (image or None for a blank, caption lines, passed or None)."""
+    made = [
         np.vstack(
             [
-                _fit(source_rgb, TILE),
-                _caption(["source photo", f"{source_rgb.shape[1]}x{source_rgb.shape[0]}"], None),
+                _fit(img if img is not None else np.full((TILE, TILE, 3), 225, np.uint8), TILE),
+                _caption(lines, ok),
             ]
         )
+        for img, lines, ok in tiles
     ]
-    for o in outcomes:
-        img = o.image if o.image is not None else np.full((TILE, TILE, 3), 225, np.uint8)
-        tiles.append(np.vstack([_fit(img, TILE), _caption(_lines(o), o.offered)]))
-    cols = max(1, min(columns, len(tiles)))
-    rows = -(-len(tiles) // cols)
-    blank = np.full_like(tiles[0], 255)
-    tiles += [blank] * (rows * cols - len(tiles))
+    if not made:
+        raise ValueError("tile_sheet needs at least one tile")
+    cols = max(1, min(columns, len(made)))
+    rows = -(-len(made) // cols)
+    made += [np.full_like(made[0], 255)] * (rows * cols - len(made))
     gap = 6
     grid = [
         np.hstack(
             [
                 np.pad(t, ((gap, gap), (gap, gap), (0, 0)), constant_values=255)
-                for t in tiles[r * cols : (r + 1) * cols]
+                for t in made[r * cols : (r + 1) * cols]
             ]
         )
         for r in range(rows)
     ]
     return np.vstack(grid)
+
+
+def contact_sheet(source_rgb: np.ndarray, outcomes: Sequence[RenderOutcome], columns: int = 4) -> np.ndarray:
+    """Return one RGB image: the source photo, then each render (or its skip reason) with its numbers."""
+    source = (source_rgb, ["source photo", f"{source_rgb.shape[1]}x{source_rgb.shape[0]}"], None)
+    return tile_sheet([source, *((o.image, _lines(o), o.offered) for o in outcomes)], columns)

@@ -202,11 +202,7 @@ def _pendant(
     alpha = cut.alpha
     ys, xs = np.nonzero(pendant_mask)
     # The bail: the pendant pixel nearest the centre line; its nearest line point is where it hangs.
-    d2 = (
-        (xs[:, None] - px[None, ::4]) ** 2 + (ys[:, None] - py[None, ::4]) ** 2
-        if len(xs) < 4000
-        else None
-    )
+    d2 = (xs[:, None] - px[None, ::4]) ** 2 + (ys[:, None] - py[None, ::4]) ** 2 if len(xs) < 4000 else None
     if d2 is None:
         sel = np.random.default_rng(0).choice(len(xs), 4000, replace=False)
         d2 = (xs[sel, None] - px[None, ::4]) ** 2 + (ys[sel, None] - py[None, ::4]) ** 2

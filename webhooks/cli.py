@@ -36,6 +36,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "connector.rendercli:add_arguments",
         "connector.rendercli:run",
     ),
+    "demo": (
+        "see Worn work end to end: a local Shopify, webhooks, renders, approval, images live on products",
+        "webhooks.demo:add_arguments",
+        "webhooks.demo:run",
+    ),
     "dev-shop": (
         "run a local Shopify (Admin API, webhooks, tokens) seeded with a jewelry catalog, to try Worn",
         "webhooks.commands:add_dev_shop",

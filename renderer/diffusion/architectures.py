@@ -75,16 +75,44 @@ _VAE: dict[Size, dict[str, Any]] = {
 # (first encoder: CLIP ViT-L/14 text tower, second: OpenCLIP ViT-bigG/14 text tower with projection)
 _TEXT: dict[Size, tuple[dict[str, Any], dict[str, Any]]] = {
     "tiny": (
-        {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 5, "num_attention_heads": 4,
-         "projection_dim": 32, "hidden_act": "gelu", "vocab_size": 1000},
-        {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 5, "num_attention_heads": 4,
-         "projection_dim": 32, "hidden_act": "gelu", "vocab_size": 1000},
+        {
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 5,
+            "num_attention_heads": 4,
+            "projection_dim": 32,
+            "hidden_act": "gelu",
+            "vocab_size": 1000,
+        },
+        {
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 5,
+            "num_attention_heads": 4,
+            "projection_dim": 32,
+            "hidden_act": "gelu",
+            "vocab_size": 1000,
+        },
     ),
     "full": (
-        {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12,
-         "projection_dim": 768, "hidden_act": "quick_gelu", "vocab_size": 49408},
-        {"hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32, "num_attention_heads": 20,
-         "projection_dim": 1280, "hidden_act": "gelu", "vocab_size": 49408},
+        {
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "projection_dim": 768,
+            "hidden_act": "quick_gelu",
+            "vocab_size": 49408,
+        },
+        {
+            "hidden_size": 1280,
+            "intermediate_size": 5120,
+            "num_hidden_layers": 32,
+            "num_attention_heads": 20,
+            "projection_dim": 1280,
+            "hidden_act": "gelu",
+            "vocab_size": 49408,
+        },
     ),
 }
 

@@ -164,8 +164,17 @@ def refine_batch(
     several passes over one crop. Each item keeps its own seed. Results come back in the items' order.
     """
     options = _Options(
-        band_px, steps, prompt, negative_prompt, strength, guidance, crop_size, edge_px, shadow_px,
-        lock_opaque, max_batch,
+        band_px,
+        steps,
+        prompt,
+        negative_prompt,
+        strength,
+        guidance,
+        crop_size,
+        edge_px,
+        shadow_px,
+        lock_opaque,
+        max_batch,
     )
     if not isinstance(items, (list, tuple)) or not all(isinstance(item, RefineItem) for item in items):
         raise InputError("items must be a list of RefineItem")
@@ -264,9 +273,10 @@ def _prepare(index: int, item: RefineItem, options: _Options, pipeline: Any) -> 
     scale = options.crop_size / max(box_w, box_h)
     model_size = (max(32, round(box_w * scale / 8) * 8), max(32, round(box_h * scale / 8) * 8))
     crop = _resize(item.image[y0:y1, x0:x1], model_size)
-    region = cv2.resize(
-        band.region[y0:y1, x0:x1].astype(np.float32), model_size, interpolation=cv2.INTER_AREA
-    ) > 0.0
+    region = (
+        cv2.resize(band.region[y0:y1, x0:x1].astype(np.float32), model_size, interpolation=cv2.INTER_AREA)
+        > 0.0
+    )
     # diffusers samples the mask at latent resolution (1/8) by nearest neighbour: a thin ring can fall
     # between samples and never be repainted. Growing it by one latent pixel costs nothing: only the
     # band is pasted back.
