@@ -6,7 +6,7 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -197,7 +197,7 @@ class Settings(BaseSettings):
         return self.SHOPIFY_BASE_URL is not None
 
 
-def _describe(error: dict) -> str:
+def _describe(error: Any) -> str:
     key = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     if not key:  # a rule across several settings
@@ -223,7 +223,7 @@ def load_settings(settings_file: str | os.PathLike[str] | None = None, **overrid
     if path is not None and not Path(path).is_file():
         raise ConfigError(f"setting WORN_SETTINGS_FILE: no such file {str(path)!r}")
     try:
-        return Settings(_env_file=path, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=path, **overrides)  # type: ignore[call-arg, arg-type]
     except ValidationError as exc:
         raise ConfigError("\n".join(_describe(error) for error in exc.errors())) from None
     except Exception as exc:  # the secrets store (boto3) failed: say which secret and why

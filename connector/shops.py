@@ -62,11 +62,11 @@ def ensure_shop(session: Session, domain: str, *, active: bool = True) -> Shop:
     return shop
 
 
-def owned(model: type[Row], shop_id: int) -> Select[tuple[Row]]:
+def owned(model: type[Row], shop_id: int) -> Select[Row]:
     """Return a SELECT of `model` rows that belong to `shop_id` (the start of every tenant query)."""
     return select(model).where(model.shop_id == shop_id)  # type: ignore[attr-defined]
 
 
 def get_owned(session: Session, model: type[Row], shop_id: int, row_id: int) -> Row | None:
     """Return the row with `row_id` only when it belongs to `shop_id`; another shop's row is None."""
-    return session.scalar(owned(model, shop_id).where(model.id == row_id))  # type: ignore[attr-defined]
+    return session.scalar(owned(model, shop_id).where(model.id == row_id))  # type: ignore[attr-defined, arg-type]

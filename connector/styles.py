@@ -7,15 +7,15 @@ import json
 import re
 import string
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from renderer.errors import ConfigError
 
-KINDS = ("necklace", "pendant", "earrings", "ring", "bracelet", "anklet")
 Kind = Literal["necklace", "pendant", "earrings", "ring", "bracelet", "anklet"]
+KINDS: tuple[Kind, ...] = get_args(Kind)  # the renderer's KINDS, spelled as a type for validation
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _ALT_FIELDS = {"title", "model", "kind", "shop", "plate"}
 
@@ -152,7 +152,7 @@ class JewelryRule(_Strict):
         return self
 
 
-_DEFAULT_SIZE_FIELDS: dict[str, list[str]] = {
+_DEFAULT_SIZE_FIELDS: dict[Kind, list[str]] = {
     "necklace": ["custom.chain_length", "custom.length"],
     "pendant": ["custom.chain_length", "custom.length", "custom.pendant_size"],
     "earrings": ["custom.drop_length", "custom.length", "custom.size"],

@@ -114,3 +114,10 @@ def test_versions_follow_content_and_are_shared_not_copied(db: Database, tmp_pat
         style, version = current_style(session, shop)  # type: ignore[misc]
         assert version.id == second.id and style == changed
         assert session.query(StyleVersion).filter_by(shop_id=shop.id).count() == 2
+
+
+def test_the_style_schema_knows_exactly_the_renderers_kinds() -> None:
+    import renderer
+    from connector.styles import KINDS
+
+    assert tuple(renderer.KINDS) == KINDS
