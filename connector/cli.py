@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -133,4 +134,35 @@ def backfill(args: argparse.Namespace) -> int:
     print(f"worn backfill: {result.state} (run {result.run_id}): {result.counts.line()}")
     if result.state != "done":
         print("worn backfill: run the same command again to resume")
+    return 0
+
+
+def add_dead_letters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--queue", choices=QUEUES, action="append", help="only this queue (repeatable)")
+    parser.add_argument("--redrive", metavar="ID", action="append", help="put this message back (repeatable)")
+    parser.add_argument("--redrive-all", action="store_true", help="put every listed message back")
+
+
+def dead_letters(args: argparse.Namespace) -> int:
+    """List the dead-lettered messages with their last error; put them back on their queue on request."""
+    services = Services.from_settings(_settings(args))
+    try:
+        found = 0
+        for queue in args.queue or QUEUES:
+            letters = services.queue.dead_letters(queue)
+            for letter in letters:
+                body = json.dumps(letter.body, sort_keys=True)
+                print(f"{queue:<12} {letter.id:<38} attempts {letter.attempts}  {body}")
+                print(f"{'':<12} last error: {letter.last_error or '(none recorded)'}")
+            found += len(letters)
+            wanted = [letter.id for letter in letters] if args.redrive_all else (args.redrive or [])
+            for message_id in wanted:
+                if services.queue.redrive(queue, message_id):
+                    print(f"{queue}: {message_id} is back on the queue")
+                elif not args.redrive_all and len(args.queue or QUEUES) == 1:
+                    raise InputError(f"--redrive {message_id}: no such dead letter on {queue}")
+        if not found:
+            print("no dead letters")
+    finally:
+        services.close()
     return 0

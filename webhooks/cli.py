@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "connector.cli:add_backfill",
         "connector.cli:backfill",
     ),
+    "dead-letters": (
+        "list the jobs that ran out of attempts, with their last error; --redrive ID puts one back",
+        "connector.cli:add_dead_letters",
+        "connector.cli:dead_letters",
+    ),
     "render": (
         "put a product photo on the house style's models: images, contact sheet and report (no shop needed)",
         "connector.rendercli:add_arguments",

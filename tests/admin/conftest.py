@@ -29,10 +29,18 @@ def build_app(services: Services) -> Flask:
 @pytest.fixture
 def dev_shop() -> Iterator[str]:
     """Run `worn dev-shop` in a thread with Worn's dev credentials and DEV_HANDLE's store seeded."""
-    running = start_in_thread(DevShopConfig(api_key=DEV_API_KEY, api_secret=DEV_API_SECRET, seed=False,
-                                            media_processing_delay_s=0.05, reorder_job_delay_s=0.05))
-    httpx.post(f"{running.base_url}/_devshop/shops", json={"handle": DEV_HANDLE, "seed": True},
-               timeout=30).raise_for_status()
+    running = start_in_thread(
+        DevShopConfig(
+            api_key=DEV_API_KEY,
+            api_secret=DEV_API_SECRET,
+            seed=False,
+            media_processing_delay_s=0.05,
+            reorder_job_delay_s=0.05,
+        )
+    )
+    httpx.post(
+        f"{running.base_url}/_devshop/shops", json={"handle": DEV_HANDLE, "seed": True}, timeout=30
+    ).raise_for_status()
     yield running.base_url
     running.stop()
 

@@ -123,8 +123,11 @@ def render_report(
         "scale_source": "iris",
         "light_gain": [1.02, 1.0, 0.97],
         "output_size": [800, 1000],
-        "passed": {"fidelity": ssim >= 0.97 and delta_e <= 6, "scale": abs(error) <= 0.1,
-                   "confidence": confidence >= 0.5},
+        "passed": {
+            "fidelity": ssim >= 0.97 and delta_e <= 6,
+            "scale": abs(error) <= 0.1,
+            "confidence": confidence >= 0.5,
+        },
         "notes": [],
         "timings": {"total": 0.9},
     }
@@ -153,7 +156,10 @@ def make_shop(services: Services, domain: str, *, token: bool = True) -> int:
         if token:
             expires = utcnow() + dt.timedelta(hours=1)
             TokenStore(services.cipher).save(
-                shop, TokenSet("shpat_test", expires, "shprt_test", expires + dt.timedelta(days=90), "read_products")
+                shop,
+                TokenSet(
+                    "shpat_test", expires, "shprt_test", expires + dt.timedelta(days=90), "read_products"
+                ),
             )
         return shop.id
 

@@ -127,14 +127,25 @@ def build_golden(folder: Path, shop: DevShop) -> Golden:
     shop.call("POST", "/shops", json={"handle": HANDLE, "name": "Acme Jewels"})
     shop.call("POST", "/shops", json={"handle": OTHER, "name": "Other Store"})
     for title, product_type, photo, metafields in CATALOG:
-        shop.call("POST", f"/shops/{HANDLE}/products", json={
-            "title": title, "product_type": product_type, "metafields": metafields,
-            "photos": [{"filename": photo, "alt": title, "content_base64": _sample(photo)}],
-        })
-    shop.call("POST", f"/shops/{HANDLE}/products", json={
-        "title": BLANK, "product_type": "Pendant",
-        "photos": [{"filename": "blank.jpg", "alt": "", "content_base64": _blank_photo()}],
-    })
+        shop.call(
+            "POST",
+            f"/shops/{HANDLE}/products",
+            json={
+                "title": title,
+                "product_type": product_type,
+                "metafields": metafields,
+                "photos": [{"filename": photo, "alt": title, "content_base64": _sample(photo)}],
+            },
+        )
+    shop.call(
+        "POST",
+        f"/shops/{HANDLE}/products",
+        json={
+            "title": BLANK,
+            "product_type": "Pendant",
+            "photos": [{"filename": "blank.jpg", "alt": "", "content_base64": _blank_photo()}],
+        },
+    )
     shop.call("POST", "/settle", json={})
     services = Services.from_settings(settings_for(folder, shop.url))
     try:

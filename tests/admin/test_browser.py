@@ -79,8 +79,11 @@ class Scene:
 
     def drafts(self, title: str) -> list[Draft]:
         with self.services.db.session() as session:
-            return list(session.scalars(select(Draft).where(Draft.product_id == self.product(title))
-                                        .order_by(Draft.id)))
+            return list(
+                session.scalars(
+                    select(Draft).where(Draft.product_id == self.product(title)).order_by(Draft.id)
+                )
+            )
 
     def write_backs(self) -> list[WriteBack]:
         with self.services.db.session() as session:
@@ -227,8 +230,10 @@ def test_another_model_renders_on_a_new_plate_once(scene: Scene, context: Browse
 
         shop = session.get(Shop, scene.golden.shops[SHOP_A])
         style, _ = current_style(session, shop)  # type: ignore[arg-type, misc]
-        plates = [p.model_copy(update={"kinds": ["necklace", "pendant", "earrings"]}) if p.id == "eileen" else p
-                  for p in style.plates]
+        plates = [
+            p.model_copy(update={"kinds": ["necklace", "pendant", "earrings"]}) if p.id == "eileen" else p
+            for p in style.plates
+        ]
         assign_style(session, shop, style.model_copy(update={"plates": plates}))  # type: ignore[arg-type]
     page.locator("#another-plate").click()
     expect(page.locator("#toasts")).to_contain_text("Rendering on eileen")
@@ -370,7 +375,9 @@ def test_an_expired_token_recovers(scene: Scene, context: BrowserContext) -> Non
     assert len(renewals) == 3
 
 
-def test_an_expired_link_in_a_fresh_browser_asks_to_open_worn_again(scene: Scene, context: BrowserContext) -> None:
+def test_an_expired_link_in_a_fresh_browser_asks_to_open_worn_again(
+    scene: Scene, context: BrowserContext
+) -> None:
     page = context.new_page()
     renewals = renewals_of(page)
     page.goto(scene.url("/app", token=session_token(SHOP_A, age=3600)))
@@ -424,13 +431,17 @@ def test_embedded_pages_take_tokens_from_app_bridge(golden: Golden, browser: Bro
     minted: list[str] = []
     ctx = browser.new_context(viewport={"width": 1280, "height": 860})
     try:
-        ctx.route("https://cdn.shopify.com/shopifycloud/app-bridge.js",
-                  lambda route: route.fulfill(body=APP_BRIDGE_STAND_IN, content_type="text/javascript"))
+        ctx.route(
+            "https://cdn.shopify.com/shopifycloud/app-bridge.js",
+            lambda route: route.fulfill(body=APP_BRIDGE_STAND_IN, content_type="text/javascript"),
+        )
         ctx.route("https://cdn.shopify.com/shopifycloud/polaris.js", lambda route: route.abort())
         page = ctx.new_page()
         page.expose_function("wornMintToken", lambda: minted.append("t") or session_token(SHOP_A))
-        page.goto(f"{server.url}/app/products/{golden.products[DROPS]}?shop={SHOP_A}&host=YWRtaW4"
-                  f"&embedded=1&id_token={session_token(SHOP_A)}")
+        page.goto(
+            f"{server.url}/app/products/{golden.products[DROPS]}?shop={SHOP_A}&host=YWRtaW4"
+            f"&embedded=1&id_token={session_token(SHOP_A)}"
+        )
         expect(page.locator("article.draft")).to_have_count(2)
         expect(page.locator(".topbar")).to_be_hidden()  # the admin's navigation (s-app-nav) is used instead
         assert page.locator("s-app-nav s-link").count() == 3

@@ -61,10 +61,15 @@ def test_only_images_under_a_shops_prefix_are_served(client: FlaskClient, servic
     for key in ("config/secret.jpg", "shops/7/notes.txt"):
         services.storage.put(key, b"not for you")
         expires = int(time.time()) + 600
-        assert client.get(f"/files/{key}?exp={expires}&sig={SIGNER.signature(key, expires)}").status_code == 404
+        assert (
+            client.get(f"/files/{key}?exp={expires}&sig={SIGNER.signature(key, expires)}").status_code == 404
+        )
     expires = int(time.time()) + 600
     missing = "shops/7/plates/gone.jpg"
-    assert client.get(f"/files/{missing}?exp={expires}&sig={SIGNER.signature(missing, expires)}").status_code == 404
+    assert (
+        client.get(f"/files/{missing}?exp={expires}&sig={SIGNER.signature(missing, expires)}").status_code
+        == 404
+    )
 
 
 def test_urls_are_only_minted_for_the_shops_own_keys(tmp_path: object) -> None:

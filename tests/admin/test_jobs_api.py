@@ -49,7 +49,9 @@ def test_another_plate_renders_the_next_unused_plate_once(
     assert "add plates under House style" in left.get_json()["result"]["detail"]
 
 
-def test_rerender_is_idempotent_while_it_runs(client: FlaskClient, shops: dict[str, int], services: Services) -> None:
+def test_rerender_is_idempotent_while_it_runs(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     seeded = seed_product(services, shops[SHOP_A], kind="earrings")
     first = client.post(f"/api/products/{seeded.product_id}/rerender", headers=A).get_json()["result"]
     assert first["code"] == "queued" and first["plates"] == ["grace", "eileen"]
@@ -66,8 +68,13 @@ def test_a_product_without_a_photo_cannot_be_rendered(
     client: FlaskClient, shops: dict[str, int], services: Services
 ) -> None:
     with services.db.session() as session:
-        product = Product(shop_id=shops[SHOP_A], product_gid="gid://shopify/Product/77", title="No photo",
-                          kind="ring", decision="no_photo")
+        product = Product(
+            shop_id=shops[SHOP_A],
+            product_gid="gid://shopify/Product/77",
+            title="No photo",
+            kind="ring",
+            decision="no_photo",
+        )
         session.add(product)
         session.flush()
         product_id = product.id
@@ -93,16 +100,23 @@ def test_retry_a_failed_job_once(client: FlaskClient, shops: dict[str, int], ser
     assert done.status_code == 409 and "re-render" in done.get_json()["result"]["detail"]
 
 
-def test_retry_a_failed_or_lost_write_back(client: FlaskClient, shops: dict[str, int], services: Services) -> None:
+def test_retry_a_failed_or_lost_write_back(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     seeded = seed_product(services, shops[SHOP_A])
-    wb_id = client.post(f"/api/drafts/{seeded.draft_ids[0]}/approve", headers=A).get_json()["result"]["write_back_id"]
+    wb_id = client.post(f"/api/drafts/{seeded.draft_ids[0]}/approve", headers=A).get_json()["result"][
+        "write_back_id"
+    ]
     services.queue.receive(WRITEBACK, max_messages=10)  # the worker took the first message
     fresh = client.post(f"/api/write-backs/{wb_id}/retry", headers=A)
     assert fresh.get_json()["result"]["code"] == "already_queued"  # queued just now: not lost
     with services.db.session() as session:
         session.execute(update(WriteBack).values(state="failed", last_error="media FAILED", attempts=3))
     assert client.post(f"/api/write-backs/{wb_id}/retry", headers=A).get_json()["result"]["code"] == "queued"
-    assert client.post(f"/api/write-backs/{wb_id}/retry", headers=A).get_json()["result"]["code"] == "already_queued"
+    assert (
+        client.post(f"/api/write-backs/{wb_id}/retry", headers=A).get_json()["result"]["code"]
+        == "already_queued"
+    )
     # Queued long ago with no progress: its message may be lost, so it may be sent again.
     with services.db.session() as session:
         session.execute(update(WriteBack).values(updated_at=utcnow() - dt.timedelta(minutes=30)))
@@ -111,14 +125,21 @@ def test_retry_a_failed_or_lost_write_back(client: FlaskClient, shops: dict[str,
     assert bodies == [{"write_back_id": wb_id}, {"write_back_id": wb_id}]
 
 
-def test_job_lists_filter_and_paginate(client: FlaskClient, shops: dict[str, int], services: Services) -> None:
+def test_job_lists_filter_and_paginate(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     for number in range(1, 6):
         seed_product(services, shops[SHOP_A], number=number, title=f"Piece {number}")
     seed_product(services, shops[SHOP_B], number=1, title="Elsewhere")
     with services.db.session() as session:
-        ids = list(session.scalars(select(RenderJob.id).where(RenderJob.shop_id == shops[SHOP_A])
-                                   .order_by(RenderJob.id)))
-        session.execute(update(RenderJob).where(RenderJob.id == ids[1]).values(state="failed", last_error="x"))
+        ids = list(
+            session.scalars(
+                select(RenderJob.id).where(RenderJob.shop_id == shops[SHOP_A]).order_by(RenderJob.id)
+            )
+        )
+        session.execute(
+            update(RenderJob).where(RenderJob.id == ids[1]).values(state="failed", last_error="x")
+        )
         session.execute(update(RenderJob).where(RenderJob.id == ids[3]).values(state="running"))
     failed = client.get("/api/jobs?state=failed", headers=A).get_json()["items"]
     assert [(j["id"], j["last_error"]) for j in failed] == [(ids[1], "x")]
@@ -136,10 +157,23 @@ def test_job_lists_filter_and_paginate(client: FlaskClient, shops: dict[str, int
 def test_skipped_products_say_why(client: FlaskClient, shops: dict[str, int], services: Services) -> None:
     with services.db.session() as session:
         for number, (decision, detail) in enumerate(
-            [("no_plate", "no plate can carry a ring: add a hand photo"), ("not_jewelry", "a candle"),
-             ("no_photo", "the product has no image"), ("jewelry", None)], start=1):
-            session.add(Product(shop_id=shops[SHOP_A], product_gid=f"gid://shopify/Product/{number}",
-                                title=f"P{number}", decision=decision, decision_detail=detail))
+            [
+                ("no_plate", "no plate can carry a ring: add a hand photo"),
+                ("not_jewelry", "a candle"),
+                ("no_photo", "the product has no image"),
+                ("jewelry", None),
+            ],
+            start=1,
+        ):
+            session.add(
+                Product(
+                    shop_id=shops[SHOP_A],
+                    product_gid=f"gid://shopify/Product/{number}",
+                    title=f"P{number}",
+                    decision=decision,
+                    decision_detail=detail,
+                )
+            )
     items = client.get("/api/products/skipped", headers=A).get_json()["items"]
     assert [(i["title"], i["decision"], i["detail"]) for i in items] == [
         ("P3", "no_photo", "the product has no image"),

@@ -27,10 +27,17 @@ def dev_shop() -> Iterator[tuple[DevShop, dict[str, Any]]]:
     """A dev-shop holding one pendant whose photo the renderer can cut out."""
     shop = DevShop()
     shop.call("POST", "/shops", json={"handle": HANDLE})
-    made = shop.call("POST", f"/shops/{HANDLE}/products", json={
-        "title": "Sapphire drop pendant", "product_type": "Pendant",
-        "photos": [{"filename": "pendant.png", "alt": "", "content_base64": _sample("pendant_necklace.png")}],
-    })
+    made = shop.call(
+        "POST",
+        f"/shops/{HANDLE}/products",
+        json={
+            "title": "Sapphire drop pendant",
+            "product_type": "Pendant",
+            "photos": [
+                {"filename": "pendant.png", "alt": "", "content_base64": _sample("pendant_necklace.png")}
+            ],
+        },
+    )
     shop.call("POST", "/settle", json={})  # the photo becomes READY and gets its URL
     yield shop, shop.product(made["gid"])
     shop.stop()
@@ -40,23 +47,40 @@ def dev_shop() -> Iterator[tuple[DevShop, dict[str, Any]]]:
 def preview_services(
     make_settings: Callable[..., Settings], database_url: str, dev_shop: tuple[DevShop, dict[str, Any]]
 ) -> Iterator[Services]:
-    services = Services.from_settings(make_settings(DATABASE_URL=database_url, SHOPIFY_BASE_URL=dev_shop[0].url))
+    services = Services.from_settings(
+        make_settings(DATABASE_URL=database_url, SHOPIFY_BASE_URL=dev_shop[0].url)
+    )
     yield services
     services.close()
 
 
 @pytest.fixture
-def setup(preview_services: Services, dev_shop: tuple[DevShop, dict[str, Any]]) -> tuple[FlaskClient, int, int]:
+def setup(
+    preview_services: Services, dev_shop: tuple[DevShop, dict[str, Any]]
+) -> tuple[FlaskClient, int, int]:
     """Return a client, the pendant's id in Worn, and a product of the other shop."""
     _shop, made = dev_shop
     a, b = make_shop(preview_services, SHOP_A), make_shop(preview_services, SHOP_B)
     media = made["media"][0]
     with preview_services.db.session() as session:
-        mine = Product(shop_id=a, product_gid=made["gid"], title=made["title"], kind="pendant", decision="jewelry",
-                       source_fingerprint="fp", source_media=[{"url": media["url"], "width": media["width"],
-                                                               "height": media["height"]}])
-        theirs = Product(shop_id=b, product_gid=made["gid"], title="Theirs", kind="pendant", decision="jewelry",
-                         source_fingerprint="fp", source_media=[{"url": media["url"]}])
+        mine = Product(
+            shop_id=a,
+            product_gid=made["gid"],
+            title=made["title"],
+            kind="pendant",
+            decision="jewelry",
+            source_fingerprint="fp",
+            source_media=[{"url": media["url"], "width": media["width"], "height": media["height"]}],
+        )
+        theirs = Product(
+            shop_id=b,
+            product_gid=made["gid"],
+            title="Theirs",
+            kind="pendant",
+            decision="jewelry",
+            source_fingerprint="fp",
+            source_media=[{"url": media["url"]}],
+        )
         session.add_all([mine, theirs])
         session.flush()
         ids = mine.id, theirs.id
@@ -70,7 +94,9 @@ def test_a_product_is_previewed_on_each_plate_that_carries_it(setup: tuple[Flask
     response = client.post("/api/style/preview", headers=A, json={"product_id": mine})
     assert response.status_code == 200, response.data
     images = response.get_json()["images"]
-    assert [(i["plate_id"], i["offered"]) for i in images] == [("grace", True)]  # eileen carries earrings only
+    assert [(i["plate_id"], i["offered"]) for i in images] == [
+        ("grace", True)
+    ]  # eileen carries earrings only
     quality = images[0]["quality"]
     assert quality["ssim"] >= 0.97 and quality["passed"]["fidelity"]
     picture = client.get(images[0]["url"])
@@ -79,8 +105,12 @@ def test_a_product_is_previewed_on_each_plate_that_carries_it(setup: tuple[Flask
     assert "/drafts/previews/" in images[0]["url"]  # expires with unchosen drafts
 
     # Unsaved look settings change the picture, not the saved style.
-    soft = client.post("/api/style/preview", headers=A, json={"product_id": mine, "look": {"shadow_strength": 0.0}})
-    hard = client.post("/api/style/preview", headers=A, json={"product_id": mine, "look": {"shadow_strength": 1.0}})
+    soft = client.post(
+        "/api/style/preview", headers=A, json={"product_id": mine, "look": {"shadow_strength": 0.0}}
+    )
+    hard = client.post(
+        "/api/style/preview", headers=A, json={"product_id": mine, "look": {"shadow_strength": 1.0}}
+    )
     assert soft.get_json()["images"][0]["url"] != hard.get_json()["images"][0]["url"]
     assert client.get("/api/style", headers=A).get_json()["settings"]["look"]["shadow_strength"] == 0.35
 
@@ -102,7 +132,9 @@ def test_bad_preview_requests_get_a_400(setup: tuple[FlaskClient, int, int], bod
 
 def test_an_invalid_look_names_its_field(setup: tuple[FlaskClient, int, int]) -> None:
     client, mine, _theirs = setup
-    response = client.post("/api/style/preview", headers=A, json={"product_id": mine, "look": {"shadow_strength": 3}})
+    response = client.post(
+        "/api/style/preview", headers=A, json={"product_id": mine, "look": {"shadow_strength": 3}}
+    )
     assert response.status_code == 400
     assert [f["field"] for f in error_of(response)["fields"]] == ["look.shadow_strength"]
 

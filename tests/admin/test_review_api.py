@@ -43,22 +43,56 @@ def test_counts_per_state(client: FlaskClient, shops: dict[str, int], services: 
     seed_product(services, shop, number=3, plates=("grace",), state="approved")
     with services.db.session() as session:
         product = session.scalar(select(Product).where(Product.product_gid == "gid://shopify/Product/3"))
-        session.add(RenderJob(shop_id=shop, product_id=product.id, idempotency_key="k-run",
-                              source_fingerprint="x", state="running"))
-        session.add(RenderJob(shop_id=shop, product_id=product.id, idempotency_key="k-fail",
-                              source_fingerprint="y", state="failed", last_error="cutout: busy background"))
-        session.add(Product(shop_id=shop, product_gid="gid://shopify/Product/9", title="Hoop", kind="earrings",
-                            decision="no_plate", decision_detail="no plate can carry earrings"))
-        session.add(Product(shop_id=shop, product_gid="gid://shopify/Product/10", title="T-shirt",
-                            decision="not_jewelry"))
+        session.add(
+            RenderJob(
+                shop_id=shop,
+                product_id=product.id,
+                idempotency_key="k-run",
+                source_fingerprint="x",
+                state="running",
+            )
+        )
+        session.add(
+            RenderJob(
+                shop_id=shop,
+                product_id=product.id,
+                idempotency_key="k-fail",
+                source_fingerprint="y",
+                state="failed",
+                last_error="cutout: busy background",
+            )
+        )
+        session.add(
+            Product(
+                shop_id=shop,
+                product_gid="gid://shopify/Product/9",
+                title="Hoop",
+                kind="earrings",
+                decision="no_plate",
+                decision_detail="no plate can carry earrings",
+            )
+        )
+        session.add(
+            Product(
+                shop_id=shop, product_gid="gid://shopify/Product/10", title="T-shirt", decision="not_jewelry"
+            )
+        )
     seed_product(services, shops[SHOP_B], number=1)  # another shop's work never counts here
     counts = client.get("/api/overview", headers=A).get_json()["counts"]
-    assert counts == {"rendering": 1, "awaiting_review": 2, "approved": 1, "written": 1, "failed": 1,
-                      "skipped": 1, "not_jewelry": 1}
+    assert counts == {
+        "rendering": 1,
+        "awaiting_review": 2,
+        "approved": 1,
+        "written": 1,
+        "failed": 1,
+        "skipped": 1,
+        "not_jewelry": 1,
+    }
 
 
-def test_review_queue_is_newest_first_and_paginates(client: FlaskClient, shops: dict[str, int],
-                                                     services: Services) -> None:
+def test_review_queue_is_newest_first_and_paginates(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     made = [seed_product(services, shops[SHOP_A], number=n, title=f"Piece {n}") for n in range(1, 6)]
     seed_product(services, shops[SHOP_A], number=6, title="Decided", state="rejected")
     seed_product(services, shops[SHOP_B], number=1, title="Other shop's piece")
@@ -90,9 +124,17 @@ def test_product_review_shows_the_source_beside_each_draft_with_its_numbers(
     grace = data["drafts"]["items"][1]
     assert grace["model"] == "Grace"
     assert grace["quality"] == {
-        "ssim": 0.991, "delta_e": 1.8, "achieved_mm": 446.0, "stated_mm": 450.0, "quantity": "chain_length",
-        "size_source": "text", "size_text": "45 cm", "scale_error": -0.0089, "confidence": 0.93,
-        "passed": {"fidelity": True, "scale": True, "confidence": True}, "notes": [],
+        "ssim": 0.991,
+        "delta_e": 1.8,
+        "achieved_mm": 446.0,
+        "stated_mm": 450.0,
+        "quantity": "chain_length",
+        "size_source": "text",
+        "size_text": "45 cm",
+        "scale_error": -0.0089,
+        "confidence": 0.93,
+        "passed": {"fidelity": True, "scale": True, "confidence": True},
+        "notes": [],
     }
     assert data["thresholds"] == {"min_ssim": 0.97, "max_delta_e": 6.0, "scale_tolerance": 0.1}
     assert data["counts"] == {"awaiting_review": 2}
@@ -101,10 +143,14 @@ def test_product_review_shows_the_source_beside_each_draft_with_its_numbers(
     assert max(Image.open(io.BytesIO(thumb.data)).size) <= 640
     image = client.get(grace["image_url"])
     assert image.status_code == 200 and image.mimetype == "image/jpeg"
-    assert image.data == services.storage.get(f"shops/{shops[SHOP_A]}/drafts/{seeded.product_id}/{seeded.job_id}/grace.jpg")
+    assert image.data == services.storage.get(
+        f"shops/{shops[SHOP_A]}/drafts/{seeded.product_id}/{seeded.job_id}/grace.jpg"
+    )
 
 
-def test_product_drafts_paginate_and_filter(client: FlaskClient, shops: dict[str, int], services: Services) -> None:
+def test_product_drafts_paginate_and_filter(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     seeded = seed_product(services, shops[SHOP_A], plates=("grace", "eileen", "third", "fourth"))
     page = client.get(f"/api/products/{seeded.product_id}?limit=3", headers=A).get_json()["drafts"]
     rest = client.get(f"/api/products/{seeded.product_id}?limit=3&cursor={page['next_cursor']}", headers=A)
@@ -183,7 +229,10 @@ def test_reject_is_idempotent_and_an_approved_draft_is_not_rejected(
     first, second = seeded.draft_ids
     answer = client.post(f"/api/drafts/{first}/reject", headers=A, json={"reason": "chain too short"})
     assert answer.get_json()["result"]["code"] == "rejected"
-    assert client.post(f"/api/drafts/{first}/reject", headers=A).get_json()["result"]["code"] == "already_rejected"
+    assert (
+        client.post(f"/api/drafts/{first}/reject", headers=A).get_json()["result"]["code"]
+        == "already_rejected"
+    )
     client.post(f"/api/drafts/{second}/approve", headers=A)
     conflict = client.post(f"/api/drafts/{second}/reject", headers=A)
     assert conflict.status_code == 409
@@ -195,8 +244,9 @@ def test_reject_is_idempotent_and_an_approved_draft_is_not_rejected(
     assert client.post(f"/api/drafts/{first}/approve", headers=A).get_json()["result"]["code"] == "approved"
 
 
-def test_approve_all_approves_what_awaits_once(client: FlaskClient, shops: dict[str, int],
-                                               services: Services) -> None:
+def test_approve_all_approves_what_awaits_once(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     seeded = seed_product(services, shops[SHOP_A], plates=("grace", "eileen", "third"))
     client.post(f"/api/drafts/{seeded.draft_ids[2]}/reject", headers=A)
     first = client.post(f"/api/products/{seeded.product_id}/approve-all", headers=A)
@@ -212,7 +262,9 @@ def test_approve_all_approves_what_awaits_once(client: FlaskClient, shops: dict[
 # --- tenancy ---------------------------------------------------------------------------------------------
 
 
-def test_no_cross_shop_reads_or_writes(client: FlaskClient, shops: dict[str, int], services: Services) -> None:
+def test_no_cross_shop_reads_or_writes(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     theirs = seed_product(services, shops[SHOP_A], title="Acme secret")
     mine = bearer(SHOP_B)
     attempts = [
@@ -234,7 +286,9 @@ def test_no_cross_shop_reads_or_writes(client: FlaskClient, shops: dict[str, int
     assert write_backs(services) == [] and services.queue.depth(WRITEBACK) == 0
     # And the other way: B's write-back is not A's to read or retry.
     ours = seed_product(services, shops[SHOP_B], number=2)
-    wb_id = client.post(f"/api/drafts/{ours.draft_ids[0]}/approve", headers=mine).get_json()["result"]["write_back_id"]
+    wb_id = client.post(f"/api/drafts/{ours.draft_ids[0]}/approve", headers=mine).get_json()["result"][
+        "write_back_id"
+    ]
     assert client.get(f"/api/write-backs/{wb_id}", headers=A).status_code == 404
     assert client.post(f"/api/write-backs/{wb_id}/retry", headers=A).status_code == 404
     assert client.get("/api/write-backs", headers=A).get_json()["items"] == []
@@ -261,10 +315,20 @@ def test_no_cross_shop_reads_or_writes(client: FlaskClient, shops: dict[str, int
     ],
 )
 def test_bad_input_gets_a_400_naming_the_field(
-    client: FlaskClient, shops: dict[str, int], services: Services, method: str, path: str, body: object, field: str
+    client: FlaskClient,
+    shops: dict[str, int],
+    services: Services,
+    method: str,
+    path: str,
+    body: object,
+    field: str,
 ) -> None:
     seed_product(services, shops[SHOP_A])
-    response = getattr(client, method)(path, headers=A, json=body) if body is not None else getattr(client, method)(path, headers=A)
+    response = (
+        getattr(client, method)(path, headers=A, json=body)
+        if body is not None
+        else getattr(client, method)(path, headers=A)
+    )
     assert response.status_code == 400, response.data
     error = error_of(response)
     assert error["code"] == "invalid_input" and error["field"] == field
@@ -272,10 +336,16 @@ def test_bad_input_gets_a_400_naming_the_field(
     assert write_backs(services) == []
 
 
-def test_a_body_that_is_not_json_gets_a_400(client: FlaskClient, shops: dict[str, int], services: Services) -> None:
+def test_a_body_that_is_not_json_gets_a_400(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     seeded = seed_product(services, shops[SHOP_A])
-    response = client.post(f"/api/drafts/{seeded.draft_ids[0]}/approve", headers=A, data="approve=1",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        f"/api/drafts/{seeded.draft_ids[0]}/approve",
+        headers=A,
+        data="approve=1",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 400
     assert "expected a JSON object" in error_of(response)["message"]
 

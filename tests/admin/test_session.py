@@ -157,7 +157,7 @@ def test_pages_load_with_an_id_token_and_carry_the_shops_frame_ancestors(
         == f"frame-ancestors https://{SHOP_A} https://admin.shopify.com;"
     )
     assert response.headers["Cache-Control"] == "no-store"
-    assert "app-bridge.js>; rel=\"preload\"" in response.headers["Link"]
+    assert 'app-bridge.js>; rel="preload"' in response.headers["Link"]
     html = response.get_data(as_text=True)
     assert '<meta name="shopify-api-key" content="worn-dev-app">' in html
     assert "https://cdn.shopify.com/shopifycloud/app-bridge.js" in html  # not a dev-shop: embedded
@@ -166,7 +166,9 @@ def test_pages_load_with_an_id_token_and_carry_the_shops_frame_ancestors(
     assert config["shop"] == SHOP_A and config["idToken"] == token and config["devTokenUrl"] is None
 
 
-def test_the_first_page_load_installs_the_shop(make_settings: object, database_url: str, dev_shop: str) -> None:
+def test_the_first_page_load_installs_the_shop(
+    make_settings: object, database_url: str, dev_shop: str
+) -> None:
     client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=dev_shop)
     try:
         assert client.get(f"/app?shop={SHOP_A}&id_token={minted(dev_shop)}").status_code == 200
@@ -189,10 +191,14 @@ def test_a_store_that_cannot_be_installed_gets_a_clear_page(
     client, svc = _dev_client(make_settings, database_url, SHOPIFY_BASE_URL=dev_shop)
     try:
         # Signed by the app, but for a store the dev-shop does not know: the token exchange is refused.
-        response = client.get(f"/app?shop=ghost.myshopify.com&id_token={session_token('ghost.myshopify.com')}")
+        response = client.get(
+            f"/app?shop=ghost.myshopify.com&id_token={session_token('ghost.myshopify.com')}"
+        )
         assert response.status_code == 502
         assert "could not connect to your store" in response.get_data(as_text=True)
-        assert response.headers["Content-Security-Policy"].startswith("frame-ancestors https://ghost.myshopify.com")
+        assert response.headers["Content-Security-Policy"].startswith(
+            "frame-ancestors https://ghost.myshopify.com"
+        )
     finally:
         svc.close()
 
@@ -227,7 +233,9 @@ def test_a_page_with_another_apps_token_is_refused(client: FlaskClient) -> None:
     )
 
 
-def test_a_page_for_one_shop_with_another_shops_token_is_refused(client: FlaskClient, services: Services) -> None:
+def test_a_page_for_one_shop_with_another_shops_token_is_refused(
+    client: FlaskClient, services: Services
+) -> None:
     response = client.get(f"/app?shop={SHOP_A}&id_token={session_token(SHOP_B)}")
     assert response.status_code == 401
     assert SHOP_B not in response.get_data(as_text=True)

@@ -44,8 +44,16 @@ def photo(width: int = 800, height: int = 1000, fmt: str = "JPEG", exif_gps: boo
     return out.getvalue()
 
 
-def upload(client: FlaskClient, data: bytes, *, model: str = "Ana", kinds: tuple[str, ...] = ("ring",),
-           name: str = "ana.jpg", headers: Mapping[str, str] = A, **extra: str):
+def upload(
+    client: FlaskClient,
+    data: bytes,
+    *,
+    model: str = "Ana",
+    kinds: tuple[str, ...] = ("ring",),
+    name: str = "ana.jpg",
+    headers: Mapping[str, str] = A,
+    **extra: str,
+):
     form = {"model": model, "kinds": list(kinds), "photo": (io.BytesIO(data), name), **extra}
     return client.post("/api/style/plates", headers=headers, data=form, content_type="multipart/form-data")
 
@@ -64,9 +72,19 @@ def test_the_style_starts_as_the_default_with_plate_thumbnails(
     # What each plate can carry, from the renderer's analysis of the photo, and why not.
     grace = {c["kind"]: c for c in style["plates"][0]["capabilities"]}
     assert [c["kind"] for c in style["plates"][0]["capabilities"]] == [
-        "necklace", "pendant", "earrings", "ring", "bracelet", "anklet"]
+        "necklace",
+        "pendant",
+        "earrings",
+        "ring",
+        "bracelet",
+        "anklet",
+    ]
     assert grace["necklace"]["ok"] and grace["earrings"]["ok"]
-    assert not grace["ring"]["ok"] and grace["ring"]["code"] == "no_hand" and "no hand" in grace["ring"]["message"]
+    assert (
+        not grace["ring"]["ok"]
+        and grace["ring"]["code"] == "no_hand"
+        and "no hand" in grace["ring"]["message"]
+    )
     with services.db.session() as session:  # cached where the worker looks for it
         assert session.query(PlateAnalysisCache).filter_by(shop_id=shops[SHOP_A]).count() == 2
 
@@ -75,30 +93,43 @@ def test_a_change_makes_a_version_and_an_identical_one_is_reused(
     client: FlaskClient, shops: dict[str, int], services: Services
 ) -> None:
     start = style_of(client)["version_id"]
-    changed = client.patch("/api/style", headers=A, json={
-        "base_version": start,
-        "look": {"shadow_strength": 0.5},
-        "approval": {"auto_approve": True},
-        "write_back": {"position": "first", "alt_template": "{title} on {model} at {shop}"},
-        "jewelry": {"rules": [{"field": "tag", "contains": "collier", "kind": "necklace"}]},
-    })
+    changed = client.patch(
+        "/api/style",
+        headers=A,
+        json={
+            "base_version": start,
+            "look": {"shadow_strength": 0.5},
+            "approval": {"auto_approve": True},
+            "write_back": {"position": "first", "alt_template": "{title} on {model} at {shop}"},
+            "jewelry": {"rules": [{"field": "tag", "contains": "collier", "kind": "necklace"}]},
+        },
+    )
     assert changed.status_code == 200, changed.data
     result = changed.get_json()["result"]
     assert result["code"] == "changed" and result["version_id"] != start
     settings = changed.get_json()["style"]["settings"]
-    assert settings["look"]["shadow_strength"] == 0.5 and settings["look"]["light_match"] == 0.6  # others kept
+    assert (
+        settings["look"]["shadow_strength"] == 0.5 and settings["look"]["light_match"] == 0.6
+    )  # others kept
     assert settings["approval"]["auto_approve"] is True
-    assert settings["jewelry"]["rules"] == [{"field": "tag", "equals": None, "contains": "collier", "kind": "necklace"}]
+    assert settings["jewelry"]["rules"] == [
+        {"field": "tag", "equals": None, "contains": "collier", "kind": "necklace"}
+    ]
     with services.db.session() as session:
         style, version = current_style(session, session.get(Shop, shops[SHOP_A]))
         assert version.id == result["version_id"] and style.write_back.position == "first"
     same = client.patch("/api/style", headers=A, json={"look": {"shadow_strength": 0.5}}).get_json()["result"]
     assert same["code"] == "unchanged" and same["version_id"] == result["version_id"]
-    back = client.patch("/api/style", headers=A, json={
-        "look": {"shadow_strength": 0.35}, "approval": {"auto_approve": False},
-        "write_back": {"position": "after_source", "alt_template": "{title}, worn by {model}"},
-        "jewelry": {"rules": []},
-    }).get_json()["result"]
+    back = client.patch(
+        "/api/style",
+        headers=A,
+        json={
+            "look": {"shadow_strength": 0.35},
+            "approval": {"auto_approve": False},
+            "write_back": {"position": "after_source", "alt_template": "{title}, worn by {model}"},
+            "jewelry": {"rules": []},
+        },
+    ).get_json()["result"]
     assert back["version_id"] == start  # the same document is the same version
     versions = client.get("/api/style/versions", headers=A).get_json()["items"]
     assert {v["id"] for v in versions} == {start, result["version_id"]}
@@ -141,7 +172,9 @@ def test_invalid_settings_get_a_400_naming_each_field(
         ({"base_version": "latest", "look": {}}, "base_version"),
     ],
 )
-def test_only_editable_sections_can_change(client: FlaskClient, shops: dict[str, int], body: dict, field: str) -> None:
+def test_only_editable_sections_can_change(
+    client: FlaskClient, shops: dict[str, int], body: dict, field: str
+) -> None:
     response = client.patch("/api/style", headers=A, json=body)
     assert response.status_code == 400
     assert error_of(response)["field"] == field
@@ -150,7 +183,9 @@ def test_only_editable_sections_can_change(client: FlaskClient, shops: dict[str,
 def test_a_stale_change_is_refused(client: FlaskClient, shops: dict[str, int]) -> None:
     start = style_of(client)["version_id"]
     client.patch("/api/style", headers=A, json={"base_version": start, "look": {"light_match": 0.9}})
-    stale = client.patch("/api/style", headers=A, json={"base_version": start, "look": {"shadow_strength": 0.1}})
+    stale = client.patch(
+        "/api/style", headers=A, json={"base_version": start, "look": {"shadow_strength": 0.1}}
+    )
     assert stale.status_code == 409
     assert stale.get_json()["result"]["code"] == "stale"
     assert style_of(client)["settings"]["look"]["shadow_strength"] == 0.35
@@ -163,7 +198,9 @@ def test_upload_a_plate_stores_it_for_the_shop_without_metadata(
     assert response.status_code == 201, response.data
     plates = response.get_json()["style"]["plates"]
     added = plates[-1]
-    assert added["model"] == "Ana" and added["kinds"] == ["ring", "bracelet"] and added["status"] == "approved"
+    assert (
+        added["model"] == "Ana" and added["kinds"] == ["ring", "bracelet"] and added["status"] == "approved"
+    )
     assert added["id"].startswith("ana-")
     with services.db.session() as session:
         style, _ = current_style(session, session.get(Shop, shops[SHOP_A]))
@@ -180,8 +217,9 @@ def test_upload_a_plate_stores_it_for_the_shop_without_metadata(
     assert [p["id"] for p in style_of(client, bearer(SHOP_B))["plates"]] == ["grace", "eileen"]
 
 
-def test_upload_a_png_with_transparency_and_a_rotated_jpeg(client: FlaskClient, shops: dict[str, int],
-                                                          services: Services) -> None:
+def test_upload_a_png_with_transparency_and_a_rotated_jpeg(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     image = Image.new("RGBA", (600, 700), (0, 0, 0, 0))
     out = io.BytesIO()
     image.save(out, "PNG")
@@ -216,7 +254,12 @@ def test_upload_a_png_with_transparency_and_a_rotated_jpeg(client: FlaskClient, 
     ],
 )
 def test_bad_uploads_get_a_clear_400(
-    client: FlaskClient, shops: dict[str, int], services: Services, data: object, form: dict, field_or_text: str
+    client: FlaskClient,
+    shops: dict[str, int],
+    services: Services,
+    data: object,
+    form: dict,
+    field_or_text: str,
 ) -> None:
     if data == "small":
         data = photo(300, 400)
@@ -231,23 +274,31 @@ def test_bad_uploads_get_a_clear_400(
     response = client.post("/api/style/plates", headers=A, data=body, content_type="multipart/form-data")
     assert response.status_code == 400, response.data
     error = error_of(response)
-    assert field_or_text in (error.get("field"), ) or field_or_text in error["message"], error
+    assert field_or_text in (error.get("field"),) or field_or_text in error["message"], error
     assert len(style_of(client)["plates"]) == 2
     stored = [k for k in services.storage.keys(f"shops/{shops[SHOP_A]}/plates/") if "/thumbs/" not in k]
     assert stored == []  # nothing kept of a refused photo
 
 
 def test_a_request_without_a_photo_says_so(client: FlaskClient, shops: dict[str, int]) -> None:
-    response = client.post("/api/style/plates", headers=A, data={"model": "Ana", "kinds": ["ring"]},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/api/style/plates",
+        headers=A,
+        data={"model": "Ana", "kinds": ["ring"]},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400 and error_of(response)["field"] == "photo"
 
 
-def test_retire_restore_and_the_last_plate(client: FlaskClient, shops: dict[str, int], services: Services) -> None:
+def test_retire_restore_and_the_last_plate(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     retired = client.post("/api/style/plates/grace/retire", headers=A, json={})
     assert retired.status_code == 200 and retired.get_json()["result"]["code"] == "changed"
     assert [p["status"] for p in retired.get_json()["style"]["plates"]] == ["retired", "approved"]
-    assert client.post("/api/style/plates/grace/retire", headers=A).get_json()["result"]["code"] == "unchanged"
+    assert (
+        client.post("/api/style/plates/grace/retire", headers=A).get_json()["result"]["code"] == "unchanged"
+    )
     last = client.post("/api/style/plates/eileen/retire", headers=A)
     assert last.status_code == 409 and last.get_json()["result"]["code"] == "last_plate"
     restored = client.post("/api/style/plates/grace/restore", headers=A).get_json()
@@ -256,15 +307,21 @@ def test_retire_restore_and_the_last_plate(client: FlaskClient, shops: dict[str,
     assert client.post("/api/style/plates/nobody/retire", headers=A).status_code == 404
     bad = client.post("/api/style/plates/grace/delete", headers=A)
     assert bad.status_code == 400 and error_of(bad)["field"] == "action"
-    assert client.post("/api/style/plates/grace/approve", headers=A).get_json()["result"]["code"] == "unchanged"
+    assert (
+        client.post("/api/style/plates/grace/approve", headers=A).get_json()["result"]["code"] == "unchanged"
+    )
     client.post("/api/style/plates/grace/retire", headers=A)
-    not_pending = client.post("/api/style/plates/grace/approve", headers=A)  # only generated plates are approved
+    not_pending = client.post(
+        "/api/style/plates/grace/approve", headers=A
+    )  # only generated plates are approved
     assert not_pending.status_code == 409 and not_pending.get_json()["result"]["code"] == "not_allowed"
     client.post("/api/style/plates/grace/restore", headers=A)
     assert [p["status"] for p in style_of(client, bearer(SHOP_B))["plates"]] == ["approved", "approved"]
 
 
-def test_generated_plates_await_approval(client: FlaskClient, shops: dict[str, int], services: Services) -> None:
+def test_generated_plates_await_approval(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
     with services.db.session() as session:
         shop = session.get(Shop, shops[SHOP_A])
         style, _ = current_style(session, shop)
@@ -272,8 +329,15 @@ def test_generated_plates_await_approval(client: FlaskClient, shops: dict[str, i
         for index in (1, 2):
             key = f"shops/{shop.id}/plates/generated-{index}.jpg"
             services.storage.put(key, photo(), "image/jpeg")
-            document["plates"].append({"id": f"gen-{index}", "model": f"Studio {index}", "image": f"storage:{key}",
-                                       "kinds": ["necklace"], "status": "pending"})
+            document["plates"].append(
+                {
+                    "id": f"gen-{index}",
+                    "model": f"Studio {index}",
+                    "image": f"storage:{key}",
+                    "kinds": ["necklace"],
+                    "status": "pending",
+                }
+            )
         from connector.shopstyle import assign_style
         from connector.styles import parse_style
 

@@ -54,6 +54,7 @@ OPEN_NECKLACES = [
     ("seed:pendant-2.jpg", "pendant", "20 in"),
 ]
 
+
 def _photo(name: str) -> np.ndarray:
     if name.startswith("seed:"):
         data = (SEED_PHOTOS / name.split(":", 1)[1]).read_bytes()
@@ -107,7 +108,9 @@ def test_shape_ends_and_pendant_are_found(cut_of, name: str, form: str, has_pend
         assert strip.pendant_s == pytest.approx(strip.length_px / 2, rel=0.05)
 
 
-@pytest.mark.parametrize("name", ["pendant_necklace_v.png", "chain_necklace_u.png", "chain_necklace_u_gradient.png"])
+@pytest.mark.parametrize(
+    "name", ["pendant_necklace_v.png", "chain_necklace_u.png", "chain_necklace_u_gradient.png"]
+)
 def test_open_chain_length_is_its_drawn_length(cut_of, name: str) -> None:
     # The drawings hang a chain of exactly the stated length (clasp and tag included) at px_per_mm.
     sample = SAMPLES[name]
@@ -245,7 +248,8 @@ def test_a_chain_that_is_no_chain_is_refused(pypi_plates) -> None:
 
 
 @pytest.mark.parametrize(
-    "crop", [(slice(200, None), slice(None)), (slice(None), slice(250, None)), (slice(125, None), slice(None))]
+    "crop",
+    [(slice(200, None), slice(None)), (slice(None), slice(250, None)), (slice(125, None), slice(None))],
 )
 def test_an_open_chain_cut_off_by_the_frame_is_refused(drawings, crop) -> None:
     rgb, _, _ = drawings.photograph("pendant_necklace_v", "white")

@@ -28,7 +28,9 @@ KNOWN_GAPS = {
 
 @pytest.fixture(scope="module")
 def plates(pypi_plates, analysed) -> list[Plate]:
-    out = [Plate(k, img, kinds=frozenset(STUDIO[k]), analysis=analysed(img)) for k, img in pypi_plates.items()]
+    out = [
+        Plate(k, img, kinds=frozenset(STUDIO[k]), analysis=analysed(img)) for k, img in pypi_plates.items()
+    ]
     if PHOTOS is not None:
         for name, kinds in HANDS.items():
             if (PHOTOS / name).exists():
