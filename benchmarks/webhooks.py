@@ -75,8 +75,11 @@ class Row:
 def delivery(product_id: int, port: int) -> tuple[str, bytes]:
     """Return (webhook id, raw HTTP request) of one signed products/update for a new product."""
     body = payloads.encode(
-        payloads.product(product_id, title=f"Pearl Drop Necklace {product_id}",
-                         media=[payloads.media_image(product_id * 10 + 1, product_id=product_id)])
+        payloads.product(
+            product_id,
+            title=f"Pearl Drop Necklace {product_id}",
+            media=[payloads.media_image(product_id * 10 + 1, product_id=product_id)],
+        )
     )
     webhook_id = str(uuid.uuid4())
     head = payloads.headers("products/update", body, shop=SHOP, webhook_id=webhook_id)
@@ -234,13 +237,33 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> Row:
     db = Database(url)
     upgrade(db)
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "DATA_DIR": str(work / "var"),
-           "LOG_LEVEL": args.log_level, "LOG_FORMAT": "json"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": url,
+        "DATA_DIR": str(work / "var"),
+        "LOG_LEVEL": args.log_level,
+        "LOG_FORMAT": "json",
+    }
     log = (work / f"serve-{backend}.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "webhooks.cli", "serve", "--port", str(port), "--workers", str(args.workers),
-         "--threads", str(args.threads)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "webhooks.cli",
+            "serve",
+            "--no-scheduler",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -283,14 +306,21 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> Row:
 
         opened = asyncio.run(open_loop(port, args.rate, args.open_seconds, next_id))
         row.open_rate, row.open_p50_ms, row.open_p99_ms, row.open_max_ms = (
-            opened["rate"], opened["p50"], opened["p99"], opened["max"])
+            opened["rate"],
+            opened["p50"],
+            opened["p99"],
+            opened["max"],
+        )
         if opened["failures"]:
             row.notes.append(f"open loop: {len(opened['failures'])} non-200, e.g. {opened['failures'][0]}")
 
         time.sleep(1)  # let the last closed-loop requests wrk abandoned finish
         counts = table_counts(db, ["webhook_deliveries", "render_jobs", "queue_messages"])
         row.recorded, row.jobs, row.messages = (
-            counts["webhook_deliveries"], counts["render_jobs"], counts["queue_messages"])
+            counts["webhook_deliveries"],
+            counts["render_jobs"],
+            counts["queue_messages"],
+        )
         from sqlalchemy import text
 
         with db.engine.connect() as conn:
@@ -349,12 +379,14 @@ def main() -> int:
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
-        print(f"| {row.backend} | {row.noop_rps:,.0f} | {row.rps:,.0f} | {100 * row.rps / row.noop_rps:.0f}% "
-              f"| {row.closed_p50_ms:.1f} / {row.closed_p99_ms:.1f} "
-              f"| {row.open_p50_ms:.1f} / {row.open_p99_ms:.1f} / {row.open_max_ms:.1f} "
-              f"| {row.server_cpu_ms:.2f} + {row.db_cpu_ms:.2f} "
-              f"| {100 * row.sender_cpu:.0f}% of a core | {row.recorded:,} = {row.jobs:,} = {row.messages:,} "
-              f"| {row.lost} |")
+        print(
+            f"| {row.backend} | {row.noop_rps:,.0f} | {row.rps:,.0f} | {100 * row.rps / row.noop_rps:.0f}% "
+            f"| {row.closed_p50_ms:.1f} / {row.closed_p99_ms:.1f} "
+            f"| {row.open_p50_ms:.1f} / {row.open_p99_ms:.1f} / {row.open_max_ms:.1f} "
+            f"| {row.server_cpu_ms:.2f} + {row.db_cpu_ms:.2f} "
+            f"| {100 * row.sender_cpu:.0f}% of a core | {row.recorded:,} = {row.jobs:,} = {row.messages:,} "
+            f"| {row.lost} |"
+        )
     for row in rows:
         for note in row.notes:
             print(f"{row.backend}: {note}")

@@ -239,8 +239,9 @@ class WriteBack(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), unique=True)
-    # queued | staged | uploaded | attached | ready | done | failed | removed
+    # queued | staged | uploaded | attaching | attached | ready | done | failed | cancelled | removed
     state: Mapped[str] = mapped_column(String(20), default="queued")
+    # The staged upload target, and (from `attaching` on) the product's media before Worn's was added.
     staged_target: Mapped[dict[str, Any] | None] = mapped_column(Json)
     media_gid: Mapped[str | None] = mapped_column(String(100))
     alt: Mapped[str | None] = mapped_column(String(512))
@@ -250,6 +251,8 @@ class WriteBack(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Held by the worker running it (renewed at every step): a second message waits instead of racing.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class BackfillRun(Base):

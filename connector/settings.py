@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     QUEUE_VISIBILITY_SECONDS: int = Field(default=300, ge=1, le=43200)
     QUEUE_MAX_ATTEMPTS: int = Field(default=5, ge=1, le=100)
     RECONCILE_MINUTES: int = Field(default=10, ge=1, le=1440)
+    # Refresh an expiring offline token this long before it expires (Shopify's tokens live 60 minutes).
+    TOKEN_REFRESH_MARGIN_SECONDS: int = Field(default=300, ge=60, le=1800)
+    # Limits on downloading a product's source photo from Shopify's CDN.
+    SOURCE_PHOTO_MAX_BYTES: int = Field(default=20 * 1024 * 1024, ge=64 * 1024, le=200 * 1024 * 1024)
+    SOURCE_PHOTO_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0, le=300)
+    # Retries of one Admin API call (THROTTLED, 429, 5xx, network): how many, and the first wait (doubling).
+    SHOPIFY_MAX_RETRIES: int = Field(default=6, ge=0, le=20)
+    SHOPIFY_RETRY_BASE_SECONDS: float = Field(default=1.0, ge=0.01, le=60)
+    # How long a write-back waits for Shopify to finish processing an image before it retries later.
+    MEDIA_READY_TIMEOUT_SECONDS: float = Field(default=120.0, ge=1, le=3600)
 
     @field_validator("SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_OLD")
     @classmethod

@@ -114,7 +114,9 @@ def test_secrets_come_from_aws_secrets_manager(aws: str, monkeypatch: pytest.Mon
     key = Fernet.generate_key().decode()
     boto3.client("secretsmanager", endpoint_url=aws).create_secret(
         Name="worn/prod",
-        SecretString=json.dumps({"SHOPIFY_API_SECRET": "from-the-vault-" + "x" * 32, "TOKEN_ENCRYPTION_KEY": key}),
+        SecretString=json.dumps(
+            {"SHOPIFY_API_SECRET": "from-the-vault-" + "x" * 32, "TOKEN_ENCRYPTION_KEY": key}
+        ),
     )
     monkeypatch.setenv("WORN_SECRETS_ID", "worn/prod")
     monkeypatch.setenv("WORN_SECRETS_ENDPOINT", aws)

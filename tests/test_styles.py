@@ -29,6 +29,7 @@ def test_the_default_style_loads_and_its_plates_resolve(tmp_path: Path) -> None:
     styles = load_styles(load_settings().STYLES_DIR)
     studio = styles["studio"]
     assert [p.id for p in studio.active_plates("earrings")] == ["grace", "eileen"]
+    assert [p.id for p in studio.active_plates("necklace")] == ["grace"]
     assert studio.active_plates("ring") == []
     for plate in studio.plates:
         assert plate_image_bytes(plate, STYLES, LocalStorage(tmp_path))[:2] in (b"\xff\xd8", b"\x89P")

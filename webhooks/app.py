@@ -27,11 +27,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, services: Services 
     app.config.from_mapping(config)
     app.extensions["worn"] = services
 
-    from webhooks import health, shopify
+    from webhooks import admin, health, shopify
 
     app.register_blueprint(shopify.bp)
     app.register_blueprint(health.bp)
     app.register_error_handler(HTTPException, _plain_error)
+    admin.init_app(app)  # the admin pages, their JSON API (JSON errors under /api) and signed files
     return app
 
 

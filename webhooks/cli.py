@@ -21,6 +21,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "webhooks.serve:add_arguments",
         "webhooks.serve:run",
     ),
+    "worker": (
+        "take render, write-back and maintenance jobs off the queues and do them (--once, --max-jobs N)",
+        "connector.cli:add_worker",
+        "connector.cli:worker",
+    ),
+    "backfill": (
+        "queue renders for a shop's existing catalog (--shop X [--kind K] [--limit N]); resumable",
+        "connector.cli:add_backfill",
+        "connector.cli:backfill",
+    ),
     "dev-shop": (
         "run a local Shopify (Admin API, webhooks, tokens) seeded with a jewelry catalog, to try Worn",
         "webhooks.commands:add_dev_shop",

@@ -1,12 +1,20 @@
-"""AWS Lambda entry points: HTTP through API Gateway (serverless-wsgi) and Shopify's EventBridge events.
+"""AWS Lambda entry points, one per function in serverless.yml.
+
+- `http`: API Gateway (HTTP API v2 or REST) events through serverless-wsgi to the Flask app.
+- `events`: Shopify's EventBridge deliveries, down the same path as an HTTPS delivery minus the HMAC
+  (Shopify does not sign EventBridge deliveries; AWS delivers only what its partner source sent).
+- `schedule`: the periodic maintenance (reconciliation, token refresh, recovery, draft expiry).
+- `writeback`, `maintenance`: SQS batches, each message handled like `worn worker` handles it, with
+  partial batch failures reported so only the failed messages come back.
 
 The backends are built on the first invocation of a container and kept for the next ones (nothing is
-configured at import time). An EventBridge event goes down the same path as an HTTPS delivery, minus the
-HMAC: Shopify does not sign EventBridge deliveries, AWS delivers only what its partner source sent.
+configured at import time).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +24,8 @@ from connector.logs import configure_logging
 from connector.services import Services
 from connector.settings import load_settings
 from renderer.errors import InputError
+
+log = logging.getLogger(__name__)
 
 _app: Flask | None = None
 _services: Services | None = None
@@ -80,3 +90,63 @@ def _envelope(event: Any) -> Mapping[str, Any]:
     if "payload" not in detail:
         raise InputError("EventBridge event: detail.payload: missing (the webhook body)")
     return detail
+
+
+def schedule(event: Any, context: Any) -> dict[str, Any]:
+    """Run every periodic task once (the EventBridge schedule rule calls this every few minutes)."""
+    from connector.reconcile import run_maintenance
+
+    summary = run_maintenance(_backends())
+    log.info("scheduled maintenance: %s", summary)
+    return summary
+
+
+def writeback(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    """Write approved drafts to Shopify, one SQS message each; report the messages that failed."""
+    from connector.queue import WRITEBACK
+
+    return _consume(WRITEBACK, event)
+
+
+def maintenance(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    """Run shop deletions and other housekeeping messages; report the messages that failed."""
+    from connector.queue import MAINTENANCE
+
+    return _consume(MAINTENANCE, event)
+
+
+def _consume(queue: str, event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """Handle an SQS batch with the worker; a message retried later or dead-lettered is a batch failure.
+
+    Lambda deletes the messages not reported: a message the worker put back with a delay (retry) must be
+    reported, or its retry would be lost. A dead-lettered one is already in the DLQ; reporting it too
+    keeps the function's error metrics honest.
+    """
+    from connector.queue import Message
+    from connector.worker import Worker
+
+    worker = Worker(_backends(), queues=(queue,))
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        message_id = str(record.get("messageId", ""))
+        try:
+            try:
+                body = json.loads(record["body"])
+            except (KeyError, TypeError, ValueError):
+                body = None
+            if not isinstance(body, dict):
+                body = {"unreadable": str(record.get("body", ""))[:200]}
+            message = Message(
+                id=message_id,
+                queue=queue,
+                body=body,
+                attempts=int(record.get("attributes", {}).get("ApproximateReceiveCount", 1)),
+                receipt=str(record.get("receiptHandle", "")),
+            )
+            outcome = worker.handle(message)
+        except Exception:  # the queue itself failed: let SQS deliver it again
+            log.exception("%s message %s could not be handled", queue, message_id)
+            outcome = "error"
+        if outcome in ("retried", "dead", "error"):
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}

@@ -159,11 +159,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=DEFAULT_THREADS, help=f"threads per worker (default {DEFAULT_THREADS})"
     )
+    parser.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="do not run reconciliation, token refresh, recovery and draft expiry here (another host does)",
+    )
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="also take render and write-back jobs off the queue (the single-machine setup)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run `worn serve`."""
+    """Run `worn serve`, with the scheduler and (with --worker) a queue worker in a background process."""
+    from webhooks.background import Background
     from webhooks.commands import settings_from
 
-    serve(settings_from(args), host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+    settings = settings_from(args)
+    background = Background(settings, scheduler=not args.no_scheduler, worker=args.worker)
+    serve(
+        settings,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        hooks=background.hooks(),
+    )
     return 0

@@ -61,9 +61,9 @@ def composite(height: int = 96, width: int = 80, *, centre: tuple[int, int] = (4
     """
     rng = np.random.default_rng(7)
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    plate = np.stack(
-        [200 - 0.4 * ys, 150 - 0.3 * ys + 0.2 * xs, 120 + 0.3 * xs], axis=-1
-    ) + rng.normal(0, 6, (height, width, 3))
+    plate = np.stack([200 - 0.4 * ys, 150 - 0.3 * ys + 0.2 * xs, 120 + 0.3 * xs], axis=-1) + rng.normal(
+        0, 6, (height, width, 3)
+    )
     distance = np.hypot(ys - centre[0], xs - centre[1])
     alpha = np.clip((radius - distance) / 2.0, 0.0, 1.0).astype(np.float32)
     gold = np.array([212, 175, 55], np.float32) + rng.normal(0, 10, (height, width, 3))

@@ -102,8 +102,16 @@ def test_count_is_checked(plates, count):
 
 def test_a_recipe_reads_from_a_house_style_mapping():
     recipe = PlateRecipe.from_mapping(
-        {"prompt": "portrait", "negative_prompt": "blurry", "seed": 7, "width": 1024, "height": 1280,
-         "steps": 4, "guidance": 0, "model": "flux-schnell"},
+        {
+            "prompt": "portrait",
+            "negative_prompt": "blurry",
+            "seed": 7,
+            "width": 1024,
+            "height": 1280,
+            "steps": 4,
+            "guidance": 0,
+            "model": "flux-schnell",
+        },
         where="house-styles/minimal.yaml plates[0].recipe",
     )
     assert recipe == PlateRecipe("portrait", "blurry", 7, 1024, 1280, 4, 0, "flux-schnell")

@@ -127,8 +127,11 @@ def test_a_folder_that_cannot_serve_the_task_is_reported(tmp_path):
 
     quiet_diffusers_imports()
     unet = UNet2DModel(
-        sample_size=8, block_out_channels=(8, 16), norm_num_groups=4,
-        down_block_types=("DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"),
+        sample_size=8,
+        block_out_channels=(8, 16),
+        norm_num_groups=4,
+        down_block_types=("DownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "UpBlock2D"),
     )
     DDPMPipeline(unet=unet, scheduler=DDPMScheduler()).save_pretrained(tmp_path / "ddpm")
     for task in ("inpaint", "text2image"):

@@ -62,9 +62,16 @@ def test_the_model_alone_would_change_product_pixels(latent_blend):
     mask = np.zeros((64, 64), np.uint8)
     mask[:16, :16] = 255  # a corner far from the piece
     raw = latent_blend(
-        prompt="gold", image=Image.fromarray(image), mask_image=Image.fromarray(mask), height=64, width=64,
-        num_inference_steps=4, strength=0.75, guidance_scale=0.0,
-        generator=torch.Generator().manual_seed(0), output_type="np",
+        prompt="gold",
+        image=Image.fromarray(image),
+        mask_image=Image.fromarray(mask),
+        height=64,
+        width=64,
+        num_inference_steps=4,
+        strength=0.75,
+        guidance_scale=0.0,
+        generator=torch.Generator().manual_seed(0),
+        output_type="np",
     ).images[0]
     raw = np.rint(raw * 255).astype(np.uint8)
     assert (raw[alpha >= 1.0] != image[alpha >= 1.0]).any()
@@ -205,8 +212,9 @@ def test_without_cuda_refinement_is_skipped_unless_cpu_is_allowed(models_dir):
         image, alpha, models_dir=models_dir, model="sdxl-inpaint-tiny", allow_cpu=True, **TINY
     )
     assert done.refined and done.report["device"] == "cpu"
-    direct = refine(image, alpha, pipeline=load_pipeline(models_dir, "sdxl-inpaint-tiny", task="inpaint"),
-                    seed=0, **TINY)
+    direct = refine(
+        image, alpha, pipeline=load_pipeline(models_dir, "sdxl-inpaint-tiny", task="inpaint"), seed=0, **TINY
+    )
     assert np.array_equal(done.image, direct.image)
 
 
@@ -215,7 +223,14 @@ def test_misconfiguration_is_not_mistaken_for_missing_weights(models_dir):
     with pytest.raises(ConfigError, match="device must be"):
         refine_or_skip(image, alpha, models_dir=models_dir, device="tpu")
     with pytest.raises(ConfigError, match="not supported on CPU"):
-        refine_or_skip(image, alpha, models_dir=models_dir, model="sdxl-inpaint-tiny", device="cpu",
-                       dtype="float16", allow_cpu=True)
+        refine_or_skip(
+            image,
+            alpha,
+            models_dir=models_dir,
+            model="sdxl-inpaint-tiny",
+            device="cpu",
+            dtype="float16",
+            allow_cpu=True,
+        )
     with pytest.raises(InputError, match="product_alpha"):
         refine_or_skip(image, alpha[:10], models_dir=models_dir)

@@ -18,7 +18,11 @@ def test_rates_count_done_items_over_busy_seconds():
     assert counter.per_second == pytest.approx(7 / 8)
     assert counter.recent_per_second == pytest.approx(3 / 6)
     assert counter.summary() == {
-        "items": 7, "failed": 0, "seconds": 8.0, "per_second": 0.875, "recent_per_second": 0.5,
+        "items": 7,
+        "failed": 0,
+        "seconds": 8.0,
+        "per_second": 0.875,
+        "recent_per_second": 0.5,
     }
 
 

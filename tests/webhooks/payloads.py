@@ -35,8 +35,15 @@ def iso(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone(dt.timedelta(hours=-4))).isoformat(timespec="seconds")
 
 
-def media_image(media_id: int, *, position: int = 1, file: str | None = None, alt: str | None = None,
-                status: str = "READY", product_id: int = 0) -> dict[str, Any]:
+def media_image(
+    media_id: int,
+    *,
+    position: int = 1,
+    file: str | None = None,
+    alt: str | None = None,
+    status: str = "READY",
+    product_id: int = 0,
+) -> dict[str, Any]:
     """Return one `media[]` entry of a products/update body."""
     src = f"https://cdn.shopify.com/s/files/1/0712/3456/files/{file or f'photo-{media_id}.jpg'}?v=1755858015"
     return {
@@ -119,7 +126,15 @@ def product(
         ],
         "options": options
         if options is not None
-        else [{"name": "Length", "id": product_id + 3, "product_id": product_id, "position": 1, "values": ["45 cm"]}],
+        else [
+            {
+                "name": "Length",
+                "id": product_id + 3,
+                "product_id": product_id,
+                "position": 1,
+                "values": ["45 cm"],
+            }
+        ],
         "images": [
             {
                 "id": item["id"] + 5,

@@ -38,19 +38,35 @@ def seed_shop(services: Services, domain: str) -> int:
     """Give a shop a row in every table and files in storage, as weeks of use would."""
     with services.db.session() as session:
         shop = ensure_shop(session, domain)
-        TokenStore(services.cipher).save(shop, TokenSet("shpat_" + "a" * 32, refresh_token="shprt_" + "b" * 32))
-        result = process_product(services, session, shop, ProductSnapshot.from_rest(payloads.product(1)), source="webhook")
+        TokenStore(services.cipher).save(
+            shop, TokenSet("shpat_" + "a" * 32, refresh_token="shprt_" + "b" * 32)
+        )
+        result = process_product(
+            services, session, shop, ProductSnapshot.from_rest(payloads.product(1)), source="webhook"
+        )
         product = session.scalars(select(Product).where(Product.shop_id == shop.id)).one()
-        draft = Draft(shop_id=shop.id, product_id=product.id, job_id=result.job_id, plate_id="grace",
-                      image_key=f"shops/{shop.id}/drafts/1/grace.jpg")
+        draft = Draft(
+            shop_id=shop.id,
+            product_id=product.id,
+            job_id=result.job_id,
+            plate_id="grace",
+            image_key=f"shops/{shop.id}/drafts/1/grace.jpg",
+        )
         session.add(draft)
         session.flush()
-        session.add_all([
-            WriteBack(shop_id=shop.id, product_id=product.id, draft_id=draft.id, media_gid="gid://shopify/MediaImage/9"),
-            WebhookDelivery(shop_id=shop.id, webhook_id=f"w-{domain}", topic="products/update"),
-            PlateAnalysisCache(shop_id=shop.id, content_hash="h", analysis={"iris_mm": 11.7}),
-            BackfillRun(shop_id=shop.id),
-        ])
+        session.add_all(
+            [
+                WriteBack(
+                    shop_id=shop.id,
+                    product_id=product.id,
+                    draft_id=draft.id,
+                    media_gid="gid://shopify/MediaImage/9",
+                ),
+                WebhookDelivery(shop_id=shop.id, webhook_id=f"w-{domain}", topic="products/update"),
+                PlateAnalysisCache(shop_id=shop.id, content_hash="h", analysis={"iris_mm": 11.7}),
+                BackfillRun(shop_id=shop.id),
+            ]
+        )
         shop_id = shop.id
     for key in ("drafts/1/grace.jpg", "drafts/1/grace-thumb.jpg", "plates/hand.jpg"):
         services.storage.put(f"shops/{shop_id}/{key}", b"\xff\xd8 jpeg bytes")
@@ -60,7 +76,10 @@ def seed_shop(services: Services, domain: str) -> int:
 def rows_of(services: Services, shop_id: int) -> dict[str, int]:
     with services.db.session() as session:
         out = {
-            model.__tablename__: session.scalar(select(func.count()).select_from(model).where(model.shop_id == shop_id)) or 0  # type: ignore[attr-defined]
+            model.__tablename__: session.scalar(
+                select(func.count()).select_from(model).where(model.shop_id == shop_id)
+            )
+            or 0  # type: ignore[attr-defined]
             for model in SHOP_TABLES
         }
         out["shops"] = session.scalar(select(func.count()).select_from(Shop).where(Shop.id == shop_id)) or 0
@@ -68,14 +87,18 @@ def rows_of(services: Services, shop_id: int) -> dict[str, int]:
 
 
 @pytest.fixture(params=["local", "s3"])
-def storage_services(request: pytest.FixtureRequest, make_settings: Callable[..., Settings], database_url: str) -> Iterator[Services]:
+def storage_services(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings], database_url: str
+) -> Iterator[Services]:
     if request.param == "local":
         settings = make_settings(DATABASE_URL=database_url)
     else:
         endpoint = request.getfixturevalue("aws")
         bucket = f"worn-{uuid.uuid4().hex[:8]}"
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
-        settings = make_settings(DATABASE_URL=database_url, STORAGE_URL=f"s3://{bucket}/worn?endpoint={endpoint}&region=us-east-1")
+        settings = make_settings(
+            DATABASE_URL=database_url, STORAGE_URL=f"s3://{bucket}/worn?endpoint={endpoint}&region=us-east-1"
+        )
     backends = Services.from_settings(settings)
     yield backends
     backends.close()
@@ -86,9 +109,21 @@ def test_redact_erases_one_shop_entirely_and_nothing_else(storage_services: Serv
     gone, kept = seed_shop(services, "closing-shop"), seed_shop(services, "staying-shop")
     services.queue.send(RENDER, {"render_job": 1}, shop_id=gone)
     before_kept = rows_of(services, kept)
-    assert all(rows_of(services, gone)[name] >= 1 for name in ("products", "render_jobs", "drafts", "write_backs",
-                                                               "webhook_deliveries", "plate_analyses", "style_versions",
-                                                               "backfill_runs", "queue_messages", "shops"))
+    assert all(
+        rows_of(services, gone)[name] >= 1
+        for name in (
+            "products",
+            "render_jobs",
+            "drafts",
+            "write_backs",
+            "webhook_deliveries",
+            "plate_analyses",
+            "style_versions",
+            "backfill_runs",
+            "queue_messages",
+            "shops",
+        )
+    )
 
     result = redact_shop(services, gone)
     assert result.files == 3 and result.rows["shops"] == 1 and result.rows["products"] == 1

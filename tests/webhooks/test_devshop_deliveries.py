@@ -49,9 +49,25 @@ def stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
     port = free_port()
     log = tmp_path / "serve.log"
     process = start(
-        [sys.executable, "-m", "webhooks.cli", "serve", "--port", str(port), "--workers", "2", "--threads", "4"],
-        {"DATABASE_URL": database_url, "DATA_DIR": str(tmp_path / "var"), "SHOPIFY_API_KEY": API_KEY,
-         "SHOPIFY_API_SECRET": API_SECRET},
+        [
+            sys.executable,
+            "-m",
+            "webhooks.cli",
+            "serve",
+            "--no-scheduler",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ],
+        {
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(tmp_path / "var"),
+            "SHOPIFY_API_KEY": API_KEY,
+            "SHOPIFY_API_SECRET": API_SECRET,
+        },
         log,
     )
     app_url = f"http://127.0.0.1:{port}"
@@ -81,18 +97,30 @@ def wait_for(stack: Stack, count: int, timeout: float = 15) -> list[WebhookDeliv
 
 def test_merchant_edits_arrive_verified_and_decided(stack: Stack) -> None:
     handle = new_shop(stack.devshop)
-    created = control(stack.devshop, "POST", f"/shops/{handle}/products", json={
-        "title": "Collier Perle d'eau douce", "category": "aa-6-8", "tags": ["pearl", "gold"],
-        "photos": [photo((210, 180, 90))],
-    })
+    created = control(
+        stack.devshop,
+        "POST",
+        f"/shops/{handle}/products",
+        json={
+            "title": "Collier Perle d'eau douce",
+            "category": "aa-6-8",
+            "tags": ["pearl", "gold"],
+            "photos": [photo((210, 180, 90))],
+        },
+    )
     assert created.status_code == 201, created.text
     product_id = created.json()["id"]
     settle(stack.devshop)
     # products/create (photo still processing), then products/update (photo READY)
     rows = wait_for(stack, 2)
-    assert [(r.topic, r.outcome) for r in rows] == [("products/create", "no_photo"), ("products/update", "queued")]
+    assert [(r.topic, r.outcome) for r in rows] == [
+        ("products/create", "no_photo"),
+        ("products/update", "queued"),
+    ]
 
-    renamed = control(stack.devshop, "PATCH", f"/shops/{handle}/products/{product_id}", json={"title": "Collier Perle"})
+    renamed = control(
+        stack.devshop, "PATCH", f"/shops/{handle}/products/{product_id}", json={"title": "Collier Perle"}
+    )
     assert renamed.status_code == 200
     settle(stack.devshop)
     assert wait_for(stack, 3)[-1].outcome == "unchanged"
@@ -109,8 +137,12 @@ def test_merchant_edits_arrive_verified_and_decided(stack: Stack) -> None:
 def test_duplicates_and_out_of_order_from_the_simulator(stack: Stack) -> None:
     handle = new_shop(stack.devshop)
     assert control(stack.devshop, "PUT", "/faults", json={"webhook_duplicate_rate": 1.0}).status_code == 200
-    created = control(stack.devshop, "POST", f"/shops/{handle}/products", json={
-        "title": "Ohrringe Silber", "product_type": "Earrings", "photos": [photo((90, 90, 200))]})
+    created = control(
+        stack.devshop,
+        "POST",
+        f"/shops/{handle}/products",
+        json={"title": "Ohrringe Silber", "product_type": "Earrings", "photos": [photo((90, 90, 200))]},
+    )
     product_id = created.json()["id"]
     settle(stack.devshop)
     rows = wait_for(stack, 2)
@@ -119,8 +151,12 @@ def test_duplicates_and_out_of_order_from_the_simulator(stack: Stack) -> None:
     assert len(rows) == len({e["webhook_id"] for e in sent}) == 2  # ...and recorded once each
     assert sum(1 for e in sent if "duplicate" in e["response"]) >= 2
 
-    control(stack.devshop, "PUT", "/faults", json={"webhook_duplicate_rate": 0.0, "webhook_out_of_order": True,
-                                                   "webhook_reorder_window_s": 0.5})
+    control(
+        stack.devshop,
+        "PUT",
+        "/faults",
+        json={"webhook_duplicate_rate": 0.0, "webhook_out_of_order": True, "webhook_reorder_window_s": 0.5},
+    )
     for title in ("Ohrringe Silber I", "Ohrringe Silber II"):
         control(stack.devshop, "PATCH", f"/shops/{handle}/products/{product_id}", json={"title": title})
     settle(stack.devshop)
@@ -138,8 +174,10 @@ def test_uninstall_and_compliance_topics_from_the_simulator(stack: Stack) -> Non
         settle(stack.devshop)
     rows = wait_for(stack, 4)
     assert [(r.topic, r.outcome) for r in rows] == [
-        ("customers/data_request", "no_customer_data"), ("customers/redact", "no_customer_data"),
-        ("app/uninstalled", "uninstalled"), ("shop/redact", "redaction_queued"),
+        ("customers/data_request", "no_customer_data"),
+        ("customers/redact", "no_customer_data"),
+        ("app/uninstalled", "uninstalled"),
+        ("shop/redact", "redaction_queued"),
     ]
     with stack.db.session() as session:
         assert session.scalars(select(Shop.active)).one() is False

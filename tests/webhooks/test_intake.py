@@ -28,7 +28,9 @@ def later(minutes: int) -> dt.datetime:
     return T0 + dt.timedelta(minutes=minutes)
 
 
-def run(services: Services, body: dict[str, Any], *, shop: str = payloads.SHOP, source: str = "webhook") -> IntakeResult:
+def run(
+    services: Services, body: dict[str, Any], *, shop: str = payloads.SHOP, source: str = "webhook"
+) -> IntakeResult:
     with services.db.session() as session:
         row = ensure_shop(session, shop)
         return process_product(services, session, row, ProductSnapshot.from_rest(body), source=source)
@@ -59,7 +61,10 @@ def test_a_new_jewelry_product_queues_one_render(services: Services) -> None:
         job = session.get(RenderJob, result.job_id)
         assert job is not None and job.state == "queued" and job.trigger == "webhook"
         shop = session.scalars(select(Shop)).one()
-        assert job.idempotency_key == f"{shop.id}:gid://shopify/Product/1:{result.fingerprint}:{shop.style_version_id}"
+        assert (
+            job.idempotency_key
+            == f"{shop.id}:gid://shopify/Product/1:{result.fingerprint}:{shop.style_version_id}"
+        )
         version = session.get(StyleVersion, shop.style_version_id)
         assert version is not None and version.name == "studio"  # the default style, frozen for the shop
 
@@ -73,7 +78,9 @@ def test_the_same_update_twice_queues_once(services: Services) -> None:
 
 def test_an_older_snapshot_is_stale(services: Services) -> None:
     run(services, payloads.product(1, updated_at=later(5), media=[payloads.media_image(9, file="new.jpg")]))
-    old = run(services, payloads.product(1, updated_at=later(1), media=[payloads.media_image(8, file="old.jpg")]))
+    old = run(
+        services, payloads.product(1, updated_at=later(1), media=[payloads.media_image(8, file="old.jpg")])
+    )
     assert old.code == "stale" and "older than" in old.detail
     assert len(jobs(services)) == 1
     with services.db.session() as session:
@@ -82,8 +89,12 @@ def test_an_older_snapshot_is_stale(services: Services) -> None:
 
 def test_within_one_second_the_trigger_time_orders_deliveries(services: Services) -> None:
     """updated_at has whole seconds: two photo changes in one second are ordered by X-Shopify-Triggered-At."""
-    first = ProductSnapshot.from_rest(payloads.product(1, updated_at=T0, media=[payloads.media_image(8, file="a.jpg")]))
-    second = ProductSnapshot.from_rest(payloads.product(1, updated_at=T0, media=[payloads.media_image(9, file="b.jpg")]))
+    first = ProductSnapshot.from_rest(
+        payloads.product(1, updated_at=T0, media=[payloads.media_image(8, file="a.jpg")])
+    )
+    second = ProductSnapshot.from_rest(
+        payloads.product(1, updated_at=T0, media=[payloads.media_image(9, file="b.jpg")])
+    )
     triggered = T0 + dt.timedelta(milliseconds=300)
 
     def decide(snapshot: ProductSnapshot, when: dt.datetime | None) -> IntakeResult:
@@ -105,22 +116,36 @@ def add_written_media(services: Services, media_gid: str, *, draft_state: str = 
         job = session.scalars(select(RenderJob)).first()
         assert job is not None
         job.state = "done"
-        draft = Draft(shop_id=product.shop_id, product_id=product.id, job_id=job.id, plate_id="grace", state=draft_state)
+        draft = Draft(
+            shop_id=product.shop_id, product_id=product.id, job_id=job.id, plate_id="grace", state=draft_state
+        )
         session.add(draft)
         session.flush()
-        session.add(WriteBack(shop_id=product.shop_id, product_id=product.id, draft_id=draft.id, state="done",
-                              media_gid=media_gid))
+        session.add(
+            WriteBack(
+                shop_id=product.shop_id,
+                product_id=product.id,
+                draft_id=draft.id,
+                state="done",
+                media_gid=media_gid,
+            )
+        )
 
 
 def test_loop_guard_worn_media_starts_nothing(services: Services) -> None:
     source = payloads.media_image(11, position=1)
     run(services, payloads.product(1, updated_at=T0, media=[source]))
     add_written_media(services, "gid://shopify/MediaImage/500")
-    ours = payloads.media_image(500, position=2, file="worn-grace.jpg", alt="Pearl Drop Necklace, worn by Grace")
+    ours = payloads.media_image(
+        500, position=2, file="worn-grace.jpg", alt="Pearl Drop Necklace, worn by Grace"
+    )
     result = run(services, payloads.product(1, updated_at=later(1), media=[source, ours]))
     assert result.code == "unchanged", result.detail
     # Worn's image first (position 0), still unchanged: order of Worn's own images does not matter
-    result = run(services, payloads.product(1, updated_at=later(2), media=[{**ours, "position": 1}, {**source, "position": 2}]))
+    result = run(
+        services,
+        payloads.product(1, updated_at=later(2), media=[{**ours, "position": 1}, {**source, "position": 2}]),
+    )
     assert result.code == "unchanged"
     assert len(jobs(services)) == 1
 
@@ -129,15 +154,38 @@ def test_a_new_source_photo_supersedes_pending_work(services: Services) -> None:
     first = run(services, payloads.product(1, updated_at=T0, media=[payloads.media_image(11)]))
     with services.db.session() as session:
         product = session.scalars(select(Product)).one()
-        done = RenderJob(shop_id=product.shop_id, product_id=product.id, idempotency_key="old-done", source_fingerprint="x", state="done")
-        failed = RenderJob(shop_id=product.shop_id, product_id=product.id, idempotency_key="old-failed", source_fingerprint="y", state="failed")
+        done = RenderJob(
+            shop_id=product.shop_id,
+            product_id=product.id,
+            idempotency_key="old-done",
+            source_fingerprint="x",
+            state="done",
+        )
+        failed = RenderJob(
+            shop_id=product.shop_id,
+            product_id=product.id,
+            idempotency_key="old-failed",
+            source_fingerprint="y",
+            state="failed",
+        )
         session.add_all([done, failed])
         session.flush()
-        session.add_all([
-            Draft(shop_id=product.shop_id, product_id=product.id, job_id=done.id, plate_id="grace"),
-            Draft(shop_id=product.shop_id, product_id=product.id, job_id=done.id, plate_id="eileen", state="approved"),
-        ])
-    second = run(services, payloads.product(1, updated_at=later(1), media=[payloads.media_image(12, file="retouched.jpg")]))
+        session.add_all(
+            [
+                Draft(shop_id=product.shop_id, product_id=product.id, job_id=done.id, plate_id="grace"),
+                Draft(
+                    shop_id=product.shop_id,
+                    product_id=product.id,
+                    job_id=done.id,
+                    plate_id="eileen",
+                    state="approved",
+                ),
+            ]
+        )
+    second = run(
+        services,
+        payloads.product(1, updated_at=later(1), media=[payloads.media_image(12, file="retouched.jpg")]),
+    )
     assert second.code == "queued" and second.job_id != first.job_id
     assert (second.superseded_jobs, second.superseded_drafts) == (2, 1)
     with services.db.session() as session:
@@ -183,7 +231,9 @@ def test_photos_going_back_after_a_finished_render_render_again(services: Servic
         ({"media": []}, "no_photo"),
     ],
 )
-def test_skipped_products_are_recorded_with_the_reason(services: Services, changes: dict[str, Any], code: str) -> None:
+def test_skipped_products_are_recorded_with_the_reason(
+    services: Services, changes: dict[str, Any], code: str
+) -> None:
     result = run(services, payloads.product(1, updated_at=T0, **changes))
     assert result.code == code and result.job_id is None and result.detail
     with services.db.session() as session:
@@ -193,8 +243,16 @@ def test_skipped_products_are_recorded_with_the_reason(services: Services, chang
 
 
 def test_a_photo_becoming_ready_queues_then(services: Services) -> None:
-    assert run(services, payloads.product(1, updated_at=T0, media=[payloads.media_image(3, status="PROCESSING")])).code == "no_photo"
-    assert run(services, payloads.product(1, updated_at=later(1), media=[payloads.media_image(3)])).code == "queued"
+    assert (
+        run(
+            services, payloads.product(1, updated_at=T0, media=[payloads.media_image(3, status="PROCESSING")])
+        ).code
+        == "no_photo"
+    )
+    assert (
+        run(services, payloads.product(1, updated_at=later(1), media=[payloads.media_image(3)])).code
+        == "queued"
+    )
 
 
 def test_a_product_that_stops_being_jewelry_drops_its_pending_job(services: Services) -> None:
@@ -216,7 +274,9 @@ def test_an_inactive_shop_gets_nothing(services: Services) -> None:
 def test_deletion_supersedes_and_late_updates_are_stale(services: Services) -> None:
     run(services, payloads.product(1, updated_at=T0))
     with services.db.session() as session:
-        result = mark_deleted(session, ensure_shop(session, payloads.SHOP), "gid://shopify/Product/1", when=later(2))
+        result = mark_deleted(
+            session, ensure_shop(session, payloads.SHOP), "gid://shopify/Product/1", when=later(2)
+        )
     assert result.code == "deleted" and result.superseded_jobs == 1
     assert run(services, payloads.product(1, updated_at=later(1))).code == "stale"
     # a delete that overtook the create: the create, older, is stale too
@@ -228,7 +288,9 @@ def test_deletion_supersedes_and_late_updates_are_stale(services: Services) -> N
 def test_nothing_is_sent_when_the_caller_rolls_back(services: Services) -> None:
     with pytest.raises(RuntimeError), services.db.session() as session:
         shop = ensure_shop(session, payloads.SHOP)
-        process_product(services, session, shop, ProductSnapshot.from_rest(payloads.product(1)), source="backfill")
+        process_product(
+            services, session, shop, ProductSnapshot.from_rest(payloads.product(1)), source="backfill"
+        )
         raise RuntimeError("the caller failed after deciding")
     assert counts(services) == (0, 0, 0)
     # the same session object can decide again and commit: only then is the message sent
@@ -238,7 +300,9 @@ def test_nothing_is_sent_when_the_caller_rolls_back(services: Services) -> None:
 
 
 def test_unknown_source_is_refused(services: Services) -> None:
-    with pytest.raises(InputError, match="source 'cron': expected one of webhook, reconcile, backfill, manual"):
+    with pytest.raises(
+        InputError, match="source 'cron': expected one of webhook, reconcile, backfill, manual"
+    ):
         run(services, payloads.product(1), source="cron")
 
 

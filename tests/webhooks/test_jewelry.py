@@ -18,19 +18,33 @@ GRACE = "pkg:matplotlib/mpl-data/sample_data/grace_hopper.jpg"
 def style(**jewelry: Any) -> HouseStyle:
     """Return a style whose one plate carries every kind (so only detection decides)."""
     return parse_style(
-        {"name": "all", "plates": [{"id": "p", "image": GRACE, "kinds": list(KINDS)}], "jewelry": jewelry}, "test"
+        {"name": "all", "plates": [{"id": "p", "image": GRACE, "kinds": list(KINDS)}], "jewelry": jewelry},
+        "test",
     )
 
 
-def snap(title: str = "", product_type: str = "", tags: tuple[str, ...] = (), category: str | None = None,
-         vendor: str = "Acme") -> ProductSnapshot:
+def snap(
+    title: str = "",
+    product_type: str = "",
+    tags: tuple[str, ...] = (),
+    category: str | None = None,
+    vendor: str = "Acme",
+) -> ProductSnapshot:
     cat = None
     if category is not None:
         cat = Category(f"gid://shopify/TaxonomyCategory/{category}", category, f"Path > {category}")
     return ProductSnapshot(
-        gid="gid://shopify/Product/1", id=1, title=title, product_type=product_type, tags=tags, vendor=vendor,
-        status="active", category=cat,
-        media=(MediaItem("gid://shopify/MediaImage/1", "IMAGE", "READY", "https://cdn.shopify.com/a.jpg", None),),
+        gid="gid://shopify/Product/1",
+        id=1,
+        title=title,
+        product_type=product_type,
+        tags=tags,
+        vendor=vendor,
+        status="active",
+        category=cat,
+        media=(
+            MediaItem("gid://shopify/MediaImage/1", "IMAGE", "READY", "https://cdn.shopify.com/a.jpg", None),
+        ),
         updated_at=dt.datetime(2025, 8, 22, tzinfo=dt.UTC),
     )
 
@@ -141,7 +155,9 @@ TITLES = [
 
 
 @pytest.mark.parametrize(("title", "product_type", "tags", "expected"), TITLES)
-def test_words_in_seven_languages(title: str, product_type: str, tags: tuple[str, ...], expected: str) -> None:
+def test_words_in_seven_languages(
+    title: str, product_type: str, tags: tuple[str, ...], expected: str
+) -> None:
     found = classify(snap(title, product_type, tags), style())
     if expected in KINDS:
         assert (found.kind, found.code) == (expected, "jewelry"), found.reason
@@ -153,18 +169,31 @@ def test_words_in_seven_languages(title: str, product_type: str, tags: tuple[str
 @pytest.mark.parametrize(
     ("node", "expected"),
     [
-        ("aa-6-1", "anklet"), ("aa-6-3", "bracelet"), ("aa-6-5", "pendant"), ("aa-6-6", "earrings"),
-        ("aa-6-8", "necklace"), ("aa-6-9", "ring"), ("aa-6-8-1", "necklace"),
-        ("aa-6-2", "unsupported_kind"), ("aa-6-4", "unsupported_kind"), ("aa-6-7", "unsupported_kind"),
-        ("aa-6-10", "unsupported_kind"), ("aa-6-10-1", "unsupported_kind"), ("aa-6-11", "unsupported_kind"),
-        ("aa-6-12", "unsupported_kind"), ("co-1-7-6", "not_jewelry"), ("aa-1-13", "not_jewelry"),
+        ("aa-6-1", "anklet"),
+        ("aa-6-3", "bracelet"),
+        ("aa-6-5", "pendant"),
+        ("aa-6-6", "earrings"),
+        ("aa-6-8", "necklace"),
+        ("aa-6-9", "ring"),
+        ("aa-6-8-1", "necklace"),
+        ("aa-6-2", "unsupported_kind"),
+        ("aa-6-4", "unsupported_kind"),
+        ("aa-6-7", "unsupported_kind"),
+        ("aa-6-10", "unsupported_kind"),
+        ("aa-6-10-1", "unsupported_kind"),
+        ("aa-6-11", "unsupported_kind"),
+        ("aa-6-12", "unsupported_kind"),
+        ("co-1-7-6", "not_jewelry"),
+        ("aa-1-13", "not_jewelry"),
         ("aa-6", "unknown_kind"),
     ],
 )
 def test_taxonomy_first(node: str, expected: str) -> None:
     # The title says ring: the category wins wherever it tells.
-    found = classify(snap("Gold ring", category=node), style()) if expected != "unknown_kind" else classify(
-        snap("Spring Collection No. 5", category=node), style()
+    found = (
+        classify(snap("Gold ring", category=node), style())
+        if expected != "unknown_kind"
+        else classify(snap("Spring Collection No. 5", category=node), style())
     )
     if expected in KINDS:
         assert (found.kind, found.code) == (expected, "jewelry")
@@ -202,8 +231,13 @@ def test_style_limits_kinds_and_plates() -> None:
     assert found.code == "kind_disabled" and "leaves out" in found.reason
 
     studio = parse_style(
-        {"name": "studio", "plates": [{"id": "grace", "image": GRACE, "kinds": ["necklace", "earrings"]},
-                                      {"id": "hand", "image": GRACE, "kinds": ["ring"], "status": "retired"}]},
+        {
+            "name": "studio",
+            "plates": [
+                {"id": "grace", "image": GRACE, "kinds": ["necklace", "earrings"]},
+                {"id": "hand", "image": GRACE, "kinds": ["ring"], "status": "retired"},
+            ],
+        },
         "test",
     )
     ring = classify(snap("Gold Ring"), studio)

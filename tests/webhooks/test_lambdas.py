@@ -59,10 +59,16 @@ def test_an_eventbridge_product_update_is_processed_like_https(backends: Service
     assert result == {"outcome": "queued", "detail": result["detail"], "webhook_id": "eb-1"}
     with backends.db.session() as session:
         row = session.scalars(select(WebhookDelivery)).one()
-        assert (row.source, row.topic, row.product_gid) == ("eventbridge", "products/update", "gid://shopify/Product/8001")
+        assert (row.source, row.topic, row.product_gid) == (
+            "eventbridge",
+            "products/update",
+            "gid://shopify/Product/8001",
+        )
     assert counts(backends) == (1, 1, 1)
     # EventBridge delivers at least once too
-    assert lambdas.events(eventbridge("products/update", payloads.product(8001)), None)["outcome"] == "duplicate"
+    assert (
+        lambdas.events(eventbridge("products/update", payloads.product(8001)), None)["outcome"] == "duplicate"
+    )
 
 
 def test_eventbridge_needs_no_hmac(backends: Services) -> None:
@@ -78,10 +84,15 @@ def test_eventbridge_needs_no_hmac(backends: Services) -> None:
         (lambda e: e.pop("detail"), "detail: expected an object"),
         (lambda e: e["detail"].update(metadata=[]), "detail.metadata: expected an object"),
         (lambda e: e["detail"].pop("payload"), "detail.payload: missing"),
-        (lambda e: e["detail"]["metadata"].pop("X-Shopify-Webhook-Id"), "missing header.*X-Shopify-Webhook-Id"),
+        (
+            lambda e: e["detail"]["metadata"].pop("X-Shopify-Webhook-Id"),
+            "missing header.*X-Shopify-Webhook-Id",
+        ),
     ],
 )
-def test_a_malformed_envelope_raises_for_the_dead_letter_target(backends: Services, change: Any, message: str) -> None:
+def test_a_malformed_envelope_raises_for_the_dead_letter_target(
+    backends: Services, change: Any, message: str
+) -> None:
     event = eventbridge("products/update", payloads.product(8002))
     change(event)
     with pytest.raises(InputError, match=message):
@@ -97,12 +108,26 @@ def test_an_api_gateway_v2_event_reaches_flask_through_serverless_wsgi(backends:
         "routeKey": "$default",
         "rawPath": "/webhooks",
         "rawQueryString": "",
-        "headers": {**head, "host": "abc123.execute-api.us-east-1.amazonaws.com", "content-length": str(len(body))},
+        "headers": {
+            **head,
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            "content-length": str(len(body)),
+        },
         "requestContext": {
-            "accountId": "123456789012", "apiId": "abc123", "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "http": {"method": "POST", "path": "/webhooks", "protocol": "HTTP/1.1", "sourceIp": "34.0.0.1",
-                     "userAgent": "Shopify-Captain-Hook"},
-            "requestId": "id", "routeKey": "$default", "stage": "$default", "time": "22/Aug/2025:10:27:39 +0000",
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "http": {
+                "method": "POST",
+                "path": "/webhooks",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "34.0.0.1",
+                "userAgent": "Shopify-Captain-Hook",
+            },
+            "requestId": "id",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "22/Aug/2025:10:27:39 +0000",
             "timeEpoch": 1755858459000,
         },
         "body": base64.b64encode(body).decode(),

@@ -13,17 +13,43 @@ from connector.services import Services
 from tests.webhooks import payloads
 from tests.webhooks.conftest import counts
 
-TOPICS = ["products/create", "products/update", "products/delete", "app/uninstalled", "customers/data_request",
-          "customers/redact", "shop/redact", "orders/create"]
-HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=300)
+TOPICS = [
+    "products/create",
+    "products/update",
+    "products/delete",
+    "app/uninstalled",
+    "customers/data_request",
+    "customers/redact",
+    "shop/redact",
+    "orders/create",
+]
+HEADER_TEXT = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=300
+)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
     | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
     max_leaves=12,
 )
-PRODUCT_FIELDS = ["id", "admin_graphql_api_id", "title", "product_type", "tags", "status", "updated_at", "media",
-                  "images", "category", "options", "vendor", "metafields"]
+PRODUCT_FIELDS = [
+    "id",
+    "admin_graphql_api_id",
+    "title",
+    "product_type",
+    "tags",
+    "status",
+    "updated_at",
+    "media",
+    "images",
+    "category",
+    "options",
+    "vendor",
+    "metafields",
+]
 
 
 @st.composite
@@ -33,8 +59,21 @@ def product_like(draw: st.DrawFn) -> dict[str, Any]:
     for field in draw(st.lists(st.sampled_from(PRODUCT_FIELDS), max_size=2, unique=True)):
         body[field] = draw(JSON)
     if draw(st.booleans()) and body.get("media") and isinstance(body["media"], list):
-        body["media"][0] = draw(st.dictionaries(st.sampled_from(["admin_graphql_api_id", "status", "media_content_type",
-                                                                  "preview_image", "position", "alt"]), JSON))
+        body["media"][0] = draw(
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "admin_graphql_api_id",
+                        "status",
+                        "media_content_type",
+                        "preview_image",
+                        "position",
+                        "alt",
+                    ]
+                ),
+                JSON,
+            )
+        )
     return body
 
 
@@ -51,8 +90,12 @@ BODIES = st.one_of(
 def delivery(draw: st.DrawFn) -> tuple[bytes, dict[str, str], str]:
     body = draw(BODIES)
     signing = draw(st.sampled_from(["valid", "invalid", "missing"]))
-    head = payloads.headers(draw(st.sampled_from(TOPICS)), body, shop=draw(st.sampled_from([payloads.SHOP, "other-shop"])))
-    mutated = draw(st.lists(st.sampled_from(sorted(head)), max_size=2, unique=True)) if draw(st.booleans()) else []
+    head = payloads.headers(
+        draw(st.sampled_from(TOPICS)), body, shop=draw(st.sampled_from([payloads.SHOP, "other-shop"]))
+    )
+    mutated = (
+        draw(st.lists(st.sampled_from(sorted(head)), max_size=2, unique=True)) if draw(st.booleans()) else []
+    )
     for name in mutated:
         if name == "X-Shopify-Hmac-Sha256":
             continue
@@ -67,7 +110,11 @@ def delivery(draw: st.DrawFn) -> tuple[bytes, dict[str, str], str]:
     return body, head, signing
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(sent=delivery())
 def test_never_a_5xx_never_work_from_an_unverified_delivery(
     client: FlaskClient, services: Services, sent: tuple[bytes, dict[str, str], str]

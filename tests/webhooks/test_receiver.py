@@ -37,13 +37,23 @@ def outcome(response: Any) -> str:
 
 def test_products_create_is_recorded_and_queued(shopify: Shopify, services: Services) -> None:
     body = payloads.encode(payloads.product(7001, updated_at=T0))
-    head = payloads.headers("products/create", body, webhook_id="b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
-                            event_id="e-7001", triggered_at="2025-08-22T10:27:38.912345678Z")
+    head = payloads.headers(
+        "products/create",
+        body,
+        webhook_id="b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        event_id="e-7001",
+        triggered_at="2025-08-22T10:27:38.912345678Z",
+    )
     response = shopify.client.post("/webhooks", data=body, headers=head)
     assert response.status_code == 200 and response.get_json()["outcome"] == "queued"
     [row] = deliveries(services)
     assert (row.webhook_id, row.event_id, row.topic, row.api_version, row.source) == (
-        "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", "e-7001", "products/create", "2026-10", "https")
+        "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        "e-7001",
+        "products/create",
+        "2026-10",
+        "https",
+    )
     assert row.triggered_at == dt.datetime(2025, 8, 22, 10, 27, 38, 912345, tzinfo=dt.UTC)
     assert (row.outcome, row.product_gid) == ("queued", "gid://shopify/Product/7001")
     assert "necklace" in (row.detail or "")
@@ -61,7 +71,9 @@ def test_a_duplicate_delivery_answers_200_and_does_nothing(shopify: Shopify, ser
 
 
 def test_out_of_order_deliveries(shopify: Shopify, services: Services) -> None:
-    newer = payloads.product(7003, updated_at=T0 + dt.timedelta(minutes=5), media=[payloads.media_image(2, file="b.jpg")])
+    newer = payloads.product(
+        7003, updated_at=T0 + dt.timedelta(minutes=5), media=[payloads.media_image(2, file="b.jpg")]
+    )
     older = payloads.product(7003, updated_at=T0, media=[payloads.media_image(1, file="a.jpg")])
     assert outcome(shopify.send("products/update", newer)) == "queued"
     late = shopify.send("products/update", older)
@@ -73,18 +85,35 @@ def test_loop_guard_a_write_backs_own_update_starts_nothing(shopify: Shopify, se
     from connector.models import Draft, WriteBack
 
     source = payloads.media_image(11, position=1)
-    assert outcome(shopify.send("products/update", payloads.product(7004, updated_at=T0, media=[source]))) == "queued"
+    assert (
+        outcome(shopify.send("products/update", payloads.product(7004, updated_at=T0, media=[source])))
+        == "queued"
+    )
     with services.db.session() as session:  # what the write-back leaves once Shopify answered
         product = session.scalars(select(Product)).one()
         job = session.scalars(select(RenderJob)).one()
         job.state = "done"
-        draft = Draft(shop_id=product.shop_id, product_id=product.id, job_id=job.id, plate_id="grace", state="written")
+        draft = Draft(
+            shop_id=product.shop_id, product_id=product.id, job_id=job.id, plate_id="grace", state="written"
+        )
         session.add(draft)
         session.flush()
-        session.add(WriteBack(shop_id=product.shop_id, product_id=product.id, draft_id=draft.id, state="done",
-                              media_gid="gid://shopify/MediaImage/900"))
-    ours = payloads.media_image(900, position=2, file="worn-grace.jpg", alt="Pearl Drop Necklace, worn by Grace")
-    echo = shopify.send("products/update", payloads.product(7004, updated_at=T0 + dt.timedelta(seconds=30), media=[source, ours]))
+        session.add(
+            WriteBack(
+                shop_id=product.shop_id,
+                product_id=product.id,
+                draft_id=draft.id,
+                state="done",
+                media_gid="gid://shopify/MediaImage/900",
+            )
+        )
+    ours = payloads.media_image(
+        900, position=2, file="worn-grace.jpg", alt="Pearl Drop Necklace, worn by Grace"
+    )
+    echo = shopify.send(
+        "products/update",
+        payloads.product(7004, updated_at=T0 + dt.timedelta(seconds=30), media=[source, ours]),
+    )
     assert (echo.status_code, outcome(echo)) == (200, "unchanged")
     assert counts(services)[1] == 1
 
@@ -102,8 +131,12 @@ def test_app_uninstalled_then_products_are_skipped(shopify: Shopify, services: S
     shopify.send("products/create", payloads.product(7006, updated_at=T0))
     response = shopify.send("app/uninstalled", payloads.shop_resource())
     assert (response.status_code, outcome(response)) == (200, "uninstalled")
-    after = shopify.send("products/update", payloads.product(7006, updated_at=T0 + dt.timedelta(hours=1),
-                                                             media=[payloads.media_image(5, file="new.jpg")]))
+    after = shopify.send(
+        "products/update",
+        payloads.product(
+            7006, updated_at=T0 + dt.timedelta(hours=1), media=[payloads.media_image(5, file="new.jpg")]
+        ),
+    )
     assert outcome(after) == "shop_inactive"
     with services.db.session() as session:
         assert session.scalars(select(Shop.active)).one() is False
@@ -112,7 +145,10 @@ def test_app_uninstalled_then_products_are_skipped(shopify: Shopify, services: S
 
 @pytest.mark.parametrize(
     ("topic", "payload"),
-    [("customers/data_request", payloads.customers_data_request()), ("customers/redact", payloads.customers_redact())],
+    [
+        ("customers/data_request", payloads.customers_data_request()),
+        ("customers/redact", payloads.customers_redact()),
+    ],
 )
 def test_customer_compliance_topics_are_verified_recorded_answered(
     shopify: Shopify, services: Services, topic: str, payload: dict[str, Any]
@@ -120,8 +156,9 @@ def test_customer_compliance_topics_are_verified_recorded_answered(
     response = shopify.send(topic, payload, path="/webhooks/compliance")
     assert (response.status_code, outcome(response)) == (200, "no_customer_data")
     assert [(d.topic, d.outcome) for d in deliveries(services)] == [(topic, "no_customer_data")]
-    tampered = shopify.client.post("/webhooks/compliance", data=payloads.encode(payload),
-                                   headers=payloads.headers(topic, b"{}"))
+    tampered = shopify.client.post(
+        "/webhooks/compliance", data=payloads.encode(payload), headers=payloads.headers(topic, b"{}")
+    )
     assert tampered.status_code == 401  # Shopify's review checks this for every compliance topic
 
 
@@ -135,13 +172,17 @@ def test_shop_redact_queues_the_erasure(shopify: Shopify, services: Services) ->
 
 
 def test_shop_redact_for_a_shop_never_seen(shopify: Shopify, services: Services) -> None:
-    response = shopify.send("shop/redact", payloads.shop_redact("gone-long-ago.myshopify.com"), shop="gone-long-ago.myshopify.com")
+    response = shopify.send(
+        "shop/redact", payloads.shop_redact("gone-long-ago.myshopify.com"), shop="gone-long-ago.myshopify.com"
+    )
     assert outcome(response) == "redaction_queued"
     with services.db.session() as session:
         assert session.scalars(select(Shop.active)).one() is False
 
 
-def test_unknown_topic_is_recorded_logged_and_answered(shopify: Shopify, services: Services, caplog: pytest.LogCaptureFixture) -> None:
+def test_unknown_topic_is_recorded_logged_and_answered(
+    shopify: Shopify, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.INFO, logger="webhooks.shopify"):
         response = shopify.send("orders/create", {"id": 1, "line_items": []})
     assert (response.status_code, outcome(response)) == (200, "unknown_topic")
@@ -172,26 +213,40 @@ def test_tampered_hmac_header_is_401(client: FlaskClient, services: Services) ->
     assert counts(services) == (0, 0, 0)
 
 
-def test_old_secret_is_accepted_during_rotation(make_settings: Callable[..., Settings], database_url: str) -> None:
-    rotated = Services.from_settings(make_settings(DATABASE_URL=database_url, SHOPIFY_API_SECRET=NEW_SECRET,
-                                                   SHOPIFY_API_SECRET_OLD=payloads.SECRET))
+def test_old_secret_is_accepted_during_rotation(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    rotated = Services.from_settings(
+        make_settings(
+            DATABASE_URL=database_url, SHOPIFY_API_SECRET=NEW_SECRET, SHOPIFY_API_SECRET_OLD=payloads.SECRET
+        )
+    )
     try:
         client = create_app(services=rotated).test_client()
         body = payloads.encode(payloads.product(7012))
         old = client.post("/webhooks", data=body, headers=payloads.headers("products/update", body))
-        new = client.post("/webhooks", data=body, headers=payloads.headers("products/update", body, secret=NEW_SECRET))
-        other = client.post("/webhooks", data=body, headers=payloads.headers("products/update", body, secret="third"))
+        new = client.post(
+            "/webhooks", data=body, headers=payloads.headers("products/update", body, secret=NEW_SECRET)
+        )
+        other = client.post(
+            "/webhooks", data=body, headers=payloads.headers("products/update", body, secret="third")
+        )
         assert (old.status_code, new.status_code, other.status_code) == (200, 200, 401)
     finally:
         rotated.close()
 
 
-def test_without_rotation_the_old_secret_is_refused(make_settings: Callable[..., Settings], database_url: str) -> None:
+def test_without_rotation_the_old_secret_is_refused(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
     current = Services.from_settings(make_settings(DATABASE_URL=database_url, SHOPIFY_API_SECRET=NEW_SECRET))
     try:
         body = payloads.encode(payloads.product(7013))
-        response = create_app(services=current).test_client().post(
-            "/webhooks", data=body, headers=payloads.headers("products/update", body))
+        response = (
+            create_app(services=current)
+            .test_client()
+            .post("/webhooks", data=body, headers=payloads.headers("products/update", body))
+        )
         assert response.status_code == 401
     finally:
         current.close()
@@ -206,7 +261,9 @@ def test_empty_body(client: FlaskClient, services: Services) -> None:
 
 
 @pytest.mark.parametrize("encoding", ["latin-1", "utf-16", "cp1252"])
-def test_wrong_encoding_is_400_and_not_recorded(client: FlaskClient, services: Services, encoding: str) -> None:
+def test_wrong_encoding_is_400_and_not_recorded(
+    client: FlaskClient, services: Services, encoding: str
+) -> None:
     text = json.dumps(payloads.product(7014, title="Collier Élégance"), ensure_ascii=False)
     body = text.encode(encoding)
     response = client.post("/webhooks", data=body, headers=payloads.headers("products/update", body))
@@ -215,7 +272,7 @@ def test_wrong_encoding_is_400_and_not_recorded(client: FlaskClient, services: S
 
 
 def test_signed_body_that_is_not_json_is_recorded_malformed(client: FlaskClient, services: Services) -> None:
-    for body in (b"<xml>not json</xml>", b"[1, 2, 3]", b'"a string"', b"{\"id\": 1"):
+    for body in (b"<xml>not json</xml>", b"[1, 2, 3]", b'"a string"', b'{"id": 1'):
         response = client.post("/webhooks", data=body, headers=payloads.headers("products/update", body))
         assert (response.status_code, outcome(response)) == (400, "malformed"), body
     assert [d.outcome for d in deliveries(services)] == ["malformed"] * 4
@@ -224,7 +281,9 @@ def test_signed_body_that_is_not_json_is_recorded_malformed(client: FlaskClient,
 
 def test_signed_product_of_the_wrong_shape_names_the_field(shopify: Shopify, services: Services) -> None:
     bad = payloads.product(7015)
-    bad["media"] = [{"admin_graphql_api_id": "gid://shopify/MediaImage/1", "preview_image": {"width": "wide"}}]
+    bad["media"] = [
+        {"admin_graphql_api_id": "gid://shopify/MediaImage/1", "preview_image": {"width": "wide"}}
+    ]
     response = shopify.send("products/update", bad)
     assert response.status_code == 400
     assert "media[0].preview_image.width: expected a whole number" in response.get_json()["detail"]
@@ -237,7 +296,13 @@ def test_signed_product_of_the_wrong_shape_names_the_field(shopify: Shopify, ser
 
 @pytest.mark.parametrize(
     "header",
-    ["X-Shopify-Topic", "X-Shopify-Hmac-Sha256", "X-Shopify-Shop-Domain", "X-Shopify-API-Version", "X-Shopify-Webhook-Id"],
+    [
+        "X-Shopify-Topic",
+        "X-Shopify-Hmac-Sha256",
+        "X-Shopify-Shop-Domain",
+        "X-Shopify-API-Version",
+        "X-Shopify-Webhook-Id",
+    ],
 )
 def test_a_missing_required_header_is_400(client: FlaskClient, services: Services, header: str) -> None:
     body = payloads.encode(payloads.product(7016))
@@ -253,17 +318,26 @@ def test_optional_headers_may_be_absent(client: FlaskClient, services: Services)
     body = payloads.encode(payloads.product(7017))
     head = payloads.headers("products/update", body, triggered_at=None)
     del head["X-Shopify-Event-Id"]
-    assert client.post("/webhooks", data=body, headers={k.lower(): v for k, v in head.items()}).status_code == 200
+    assert (
+        client.post("/webhooks", data=body, headers={k.lower(): v for k, v in head.items()}).status_code
+        == 200
+    )
     [row] = deliveries(services)
     assert row.event_id is None and row.triggered_at is None
 
 
 @pytest.mark.parametrize(
     ("header", "value"),
-    [("X-Shopify-Topic", "products update"), ("X-Shopify-API-Version", "latest"),
-     ("X-Shopify-Webhook-Id", "x" * 256), ("X-Shopify-Shop-Domain", "evil.example.com")],
+    [
+        ("X-Shopify-Topic", "products update"),
+        ("X-Shopify-API-Version", "latest"),
+        ("X-Shopify-Webhook-Id", "x" * 256),
+        ("X-Shopify-Shop-Domain", "evil.example.com"),
+    ],
 )
-def test_a_malformed_signed_header_is_400(client: FlaskClient, services: Services, header: str, value: str) -> None:
+def test_a_malformed_signed_header_is_400(
+    client: FlaskClient, services: Services, header: str, value: str
+) -> None:
     body = payloads.encode(payloads.product(7018))
     head = payloads.headers("products/update", body)
     head[header] = value
@@ -289,12 +363,17 @@ def test_a_body_over_the_limit_is_413(make_settings: Callable[..., Settings], da
         assert response.status_code == 413
         fits = payloads.encode(payloads.product(7019))
         assert len(fits) <= 4096
-        assert client.post("/webhooks", data=fits, headers=payloads.headers("products/update", fits)).status_code == 200
+        assert (
+            client.post("/webhooks", data=fits, headers=payloads.headers("products/update", fits)).status_code
+            == 200
+        )
     finally:
         small.close()
 
 
-@pytest.mark.parametrize("path", ["/webhooks", "/webhooks/products", "/webhooks/products/update", "/webhooks/compliance"])
+@pytest.mark.parametrize(
+    "path", ["/webhooks", "/webhooks/products", "/webhooks/products/update", "/webhooks/compliance"]
+)
 def test_every_alias_path_is_the_same_endpoint(shopify: Shopify, path: str) -> None:
     assert outcome(shopify.send("products/update", payloads.product(7020), path=path)) == "queued"
 
@@ -304,11 +383,19 @@ def test_every_alias_path_is_the_same_endpoint(shopify: Shopify, path: str) -> N
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_dead_database_is_503_and_the_retry_succeeds(
-    make_settings: Callable[..., Settings], tmp_path: Path, backend: str, caplog: pytest.LogCaptureFixture,
-    services: Services, shopify: Shopify,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    backend: str,
+    caplog: pytest.LogCaptureFixture,
+    services: Services,
+    shopify: Shopify,
 ) -> None:
     # SQLite: the database path is a folder; PostgreSQL: nothing listens on the port.
-    url = f"sqlite:///{tmp_path}" if backend == "sqlite" else f"postgresql://postgres@127.0.0.1:{free_port()}/worn"
+    url = (
+        f"sqlite:///{tmp_path}"
+        if backend == "sqlite"
+        else f"postgresql://postgres@127.0.0.1:{free_port()}/worn"
+    )
     dead = Services.from_settings(make_settings(DATABASE_URL=url))
     try:
         body = payloads.encode(payloads.product(7021))

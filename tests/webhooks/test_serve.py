@@ -54,7 +54,11 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
-            args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env}, stdout=out, stderr=subprocess.STDOUT
+            args,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -71,10 +75,29 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     log = tmp_path / "serve.log"
-    env = {"DATABASE_URL": database_url, "DATA_DIR": str(tmp_path / "var"), "WEBHOOK_MAX_BODY_BYTES": "8192",
-           "LOG_FORMAT": "json"}
-    process = start([sys.executable, "-m", "webhooks.cli", "serve", "--port", str(port), "--workers", "2",
-                     "--threads", "4"], env, log)
+    env = {
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(tmp_path / "var"),
+        "WEBHOOK_MAX_BODY_BYTES": "8192",
+        "LOG_FORMAT": "json",
+    }
+    process = start(
+        [
+            sys.executable,
+            "-m",
+            "webhooks.cli",
+            "serve",
+            "--no-scheduler",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ],
+        env,
+        log,
+    )
     url = f"http://127.0.0.1:{port}"
     db = Database(database_url)
     try:
@@ -87,19 +110,34 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
 
 def post(server: Server, topic: str, payload: object, **header_args: object) -> httpx.Response:
     body = payloads.encode(payload)
-    return httpx.post(f"{server.url}/webhooks", content=body, headers=payloads.headers(topic, body, **header_args), timeout=10)
+    return httpx.post(
+        f"{server.url}/webhooks",
+        content=body,
+        headers=payloads.headers(topic, body, **header_args),
+        timeout=10,
+    )
 
 
 def test_every_topic_over_http(server: Server) -> None:
     assert post(server, "products/create", payloads.product(9001)).json()["outcome"] == "queued"
-    assert post(server, "products/update", payloads.product(9001, title="Renamed")).json()["outcome"] == "unchanged"
+    assert (
+        post(server, "products/update", payloads.product(9001, title="Renamed")).json()["outcome"]
+        == "unchanged"
+    )
     assert post(server, "products/delete", payloads.product_delete(9001)).json()["outcome"] == "deleted"
-    assert post(server, "customers/data_request", payloads.customers_data_request()).json()["outcome"] == "no_customer_data"
-    assert post(server, "customers/redact", payloads.customers_redact()).json()["outcome"] == "no_customer_data"
+    assert (
+        post(server, "customers/data_request", payloads.customers_data_request()).json()["outcome"]
+        == "no_customer_data"
+    )
+    assert (
+        post(server, "customers/redact", payloads.customers_redact()).json()["outcome"] == "no_customer_data"
+    )
     assert post(server, "app/uninstalled", payloads.shop_resource()).json()["outcome"] == "uninstalled"
     assert post(server, "shop/redact", payloads.shop_redact()).json()["outcome"] == "redaction_queued"
     body = payloads.encode(payloads.product(9002))
-    tampered = httpx.post(f"{server.url}/webhooks", content=body + b" ", headers=payloads.headers("products/update", body))
+    tampered = httpx.post(
+        f"{server.url}/webhooks", content=body + b" ", headers=payloads.headers("products/update", body)
+    )
     assert tampered.status_code == 401
     assert httpx.get(f"{server.url}/webhooks").status_code == 405
     assert httpx.get(f"{server.url}/readyz").text == "ready\n"
@@ -146,15 +184,20 @@ def test_body_limits_declared_and_chunked(server: Server) -> None:
     chunked = httpx.post(f"{server.url}/webhooks", content=stream(big), headers=head, timeout=10)
     assert chunked.status_code == 413
     fits = payloads.encode(payloads.product(9004))
-    ok = httpx.post(f"{server.url}/webhooks", content=stream(fits), headers=payloads.headers("products/update", fits))
+    ok = httpx.post(
+        f"{server.url}/webhooks", content=stream(fits), headers=payloads.headers("products/update", fits)
+    )
     assert ok.status_code == 200 and ok.json()["outcome"] == "queued"
     assert server.count(WebhookDelivery) == 1
 
 
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
-    process = start([sys.executable, "-m", "webhooks.cli", "serve", "--port", str(free_port())],
-                    {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite'}", "DATA_DIR": str(tmp_path)}, log)
+    process = start(
+        [sys.executable, "-m", "webhooks.cli", "serve", "--no-scheduler", "--port", str(free_port())],
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite'}", "DATA_DIR": str(tmp_path)},
+        log,
+    )
     assert process.wait(timeout=60) == 2
     expected = f"database schema is at revision none, the code needs {head_revision()}: run `worn migrate`"
     assert expected in log.read_text()
@@ -166,7 +209,8 @@ def test_hooks_run_in_the_master_and_in_each_worker(sqlite_url: str, tmp_path: P
     marks.mkdir()
     port = free_port()
     script = tmp_path / "serve_with_hooks.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import os, pathlib
         from connector.settings import load_settings
         from webhooks.app import services_of
@@ -183,7 +227,8 @@ def test_hooks_run_in_the_master_and_in_each_worker(sqlite_url: str, tmp_path: P
 
         serve(load_settings(DATABASE_URL={sqlite_url!r}, DATA_DIR={str(tmp_path)!r}), port={port}, workers=2,
               threads=2, hooks=Hooks(when_ready=[ready], post_worker_init=[worker_started]))
-    """))
+    """)
+    )
     log = tmp_path / "serve.log"
     process = start([sys.executable, str(script)], {}, log)
     try:
@@ -203,4 +248,3 @@ def test_serve_command_rejects_bad_options() -> None:
     from webhooks.cli import main
 
     assert main(["serve", "--workers", "0"]) == 2
-

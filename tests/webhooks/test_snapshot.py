@@ -23,10 +23,16 @@ def graphql_node(rest: dict[str, Any]) -> dict[str, Any]:
         "vendor": rest["vendor"],
         "status": rest["status"].upper(),
         "tags": [tag.strip() for tag in rest["tags"].split(",") if tag.strip()],
-        "updatedAt": dt.datetime.fromisoformat(rest["updated_at"]).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "updatedAt": dt.datetime.fromisoformat(rest["updated_at"])
+        .astimezone(dt.UTC)
+        .strftime("%Y-%m-%dT%H:%M:%SZ"),
         "category": None
         if category is None
-        else {"id": category["admin_graphql_api_id"], "name": category["name"], "fullName": category["full_name"]},
+        else {
+            "id": category["admin_graphql_api_id"],
+            "name": category["name"],
+            "fullName": category["full_name"],
+        },
         "media": {
             "nodes": [
                 {
@@ -36,7 +42,9 @@ def graphql_node(rest: dict[str, Any]) -> dict[str, Any]:
                     "mediaContentType": item["media_content_type"],
                     # GraphQL gives the same CDN file without the ?v= cache buster, sometimes another host
                     "image": {
-                        "url": item["preview_image"]["src"].split("?")[0].replace("cdn.shopify.com", "acme-jewels.com"),
+                        "url": item["preview_image"]["src"]
+                        .split("?")[0]
+                        .replace("cdn.shopify.com", "acme-jewels.com"),
                         "width": item["preview_image"]["width"],
                         "height": item["preview_image"]["height"],
                     },
@@ -44,8 +52,12 @@ def graphql_node(rest: dict[str, Any]) -> dict[str, Any]:
                 for item in sorted(rest["media"], key=lambda m: m["position"])
             ]
         },
-        "options": [{"name": o["name"], "optionValues": [{"name": v} for v in o["values"]]} for o in rest["options"]],
-        "metafields": {"nodes": [{"namespace": "custom", "key": "chain_length", "value": "45", "type": "number_integer"}]},
+        "options": [
+            {"name": o["name"], "optionValues": [{"name": v} for v in o["values"]]} for o in rest["options"]
+        ],
+        "metafields": {
+            "nodes": [{"namespace": "custom", "key": "chain_length", "value": "45", "type": "number_integer"}]
+        },
     }
 
 
@@ -80,7 +92,18 @@ def test_rest_and_graphql_agree_and_fingerprint_alike() -> None:
     )
     rest = ProductSnapshot.from_rest(body)
     graph = ProductSnapshot.from_graphql(graphql_node(body))
-    for name in ("gid", "id", "title", "product_type", "tags", "vendor", "status", "category", "updated_at", "options"):
+    for name in (
+        "gid",
+        "id",
+        "title",
+        "product_type",
+        "tags",
+        "vendor",
+        "status",
+        "category",
+        "updated_at",
+        "options",
+    ):
         assert getattr(rest, name) == getattr(graph, name), name
     assert graph.metafields == {"custom.chain_length": "45"}
     assert source_fingerprint(rest.media, set()) == source_fingerprint(graph.media, set()) is not None
@@ -88,8 +111,18 @@ def test_rest_and_graphql_agree_and_fingerprint_alike() -> None:
 
 def test_graphql_edges_and_preview_shapes() -> None:
     node = graphql_node(payloads.product(7003))
-    node["media"] = {"edges": [{"node": {"id": "gid://shopify/Video/5", "status": "READY", "mediaContentType": "VIDEO",
-                                          "preview": {"image": {"url": "https://cdn.shopify.com/v.jpg"}}}}]}
+    node["media"] = {
+        "edges": [
+            {
+                "node": {
+                    "id": "gid://shopify/Video/5",
+                    "status": "READY",
+                    "mediaContentType": "VIDEO",
+                    "preview": {"image": {"url": "https://cdn.shopify.com/v.jpg"}},
+                }
+            }
+        ]
+    }
     snap = ProductSnapshot.from_graphql(node)
     assert snap.media[0].content_type == "VIDEO" and snap.media[0].url == "https://cdn.shopify.com/v.jpg"
     assert source_fingerprint(snap.media, set()) is None  # a video is not a source photo
@@ -114,18 +147,39 @@ def test_worn_images_are_left_out_of_the_fingerprint() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda b: b.update(admin_graphql_api_id="gid://shopify/Order/1"), r"admin_graphql_api_id: expected a product GID"),
-        (lambda b: b.update(id=1, admin_graphql_api_id="gid://shopify/Product/2"), r"does not match the numeric id 1"),
+        (
+            lambda b: b.update(admin_graphql_api_id="gid://shopify/Order/1"),
+            r"admin_graphql_api_id: expected a product GID",
+        ),
+        (
+            lambda b: b.update(id=1, admin_graphql_api_id="gid://shopify/Product/2"),
+            r"does not match the numeric id 1",
+        ),
         (lambda b: b.update(media={"a": 1}), r"product payload: media: expected a list, got dict"),
         (lambda b: b["media"][0].update(preview_image="x"), r"media\[0\]\.preview_image: expected an object"),
-        (lambda b: b["media"][0]["preview_image"].update(width="wide"), r"media\[0\]\.preview_image\.width: expected a whole number"),
-        (lambda b: b["media"][0].pop("admin_graphql_api_id"), r"media\[0\]\.admin_graphql_api_id: expected a non-empty string"),
+        (
+            lambda b: b["media"][0]["preview_image"].update(width="wide"),
+            r"media\[0\]\.preview_image\.width: expected a whole number",
+        ),
+        (
+            lambda b: b["media"][0].pop("admin_graphql_api_id"),
+            r"media\[0\]\.admin_graphql_api_id: expected a non-empty string",
+        ),
         (lambda b: b.update(title=["x"]), r"product payload: title: expected a string, got list"),
         (lambda b: b.update(updated_at="yesterday"), r"updated_at: expected an ISO 8601 time"),
-        (lambda b: b.update(updated_at="2025-08-22T10:27:38"), r"updated_at: expected a time with its UTC offset"),
+        (
+            lambda b: b.update(updated_at="2025-08-22T10:27:38"),
+            r"updated_at: expected a time with its UTC offset",
+        ),
         (lambda b: b.pop("updated_at"), r"updated_at: expected an ISO 8601 time"),
-        (lambda b: b.update(category={"name": "Rings"}), r"category\.admin_graphql_api_id: expected a TaxonomyCategory GID"),
-        (lambda b: b.update(options=[{"name": "Size", "values": "7"}]), r"options\[0\]\.values: expected a list"),
+        (
+            lambda b: b.update(category={"name": "Rings"}),
+            r"category\.admin_graphql_api_id: expected a TaxonomyCategory GID",
+        ),
+        (
+            lambda b: b.update(options=[{"name": "Size", "values": "7"}]),
+            r"options\[0\]\.values: expected a list",
+        ),
     ],
 )
 def test_malformed_rest_payloads_name_the_field(change: Any, message: str) -> None:
@@ -143,7 +197,9 @@ def test_not_an_object() -> None:
 
 
 def test_times_with_nanoseconds_and_offsets() -> None:
-    assert parse_time("2025-08-22T10:27:38.123456789Z", "t") == dt.datetime(2025, 8, 22, 10, 27, 38, 123456, tzinfo=dt.UTC)
+    assert parse_time("2025-08-22T10:27:38.123456789Z", "t") == dt.datetime(
+        2025, 8, 22, 10, 27, 38, 123456, tzinfo=dt.UTC
+    )
     assert parse_time("2025-08-22T06:27:38-04:00", "t") == dt.datetime(2025, 8, 22, 10, 27, 38, tzinfo=dt.UTC)
 
 

@@ -1,0 +1,136 @@
+"""The `worn worker` and `worn backfill` commands (registered in webhooks/cli.py COMMANDS)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from connector.logs import configure_logging
+from connector.queue import QUEUES
+from connector.services import Services
+from connector.settings import Settings, load_settings
+from connector.styles import KINDS
+from renderer.errors import InputError
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(getattr(args, "settings", None))
+    configure_logging(
+        settings.LOG_LEVEL,
+        settings.LOG_FORMAT,
+        secrets=tuple(s for s in (settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_OLD) if s),
+    )
+    return settings
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event, what: str) -> Iterator[None]:
+    """Set `stop` on the first SIGTERM/SIGINT (finish the current item); a second one interrupts at once."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        name = signal.Signals(signum).name
+        print(
+            f"{what}: {name} received, stopping after the current item (again to stop now)", file=sys.stderr
+        )
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def add_worker(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--once", action="store_true", help="stop when the queues are empty")
+    parser.add_argument("--max-jobs", type=_positive, metavar="N", help="stop after N messages")
+    parser.add_argument(
+        "--queues",
+        default=",".join(("maintenance", "writeback", "render")),
+        help=f"comma-separated queues to serve, in order of priority (of {', '.join(QUEUES)})",
+    )
+    parser.add_argument("--device", default="cpu", help="where the renderer runs: cpu (default) or cuda[:N]")
+    parser.add_argument("--idle", type=float, default=1.0, metavar="SECONDS", help="wait between empty polls")
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Serve the queues until stopped (SIGTERM/SIGINT finish the current job first)."""
+    from connector.worker import Worker
+
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    unknown = [q for q in queues if q not in QUEUES]
+    if unknown or not queues:
+        raise InputError(f"--queues {args.queues!r}: expected a comma-separated list of {', '.join(QUEUES)}")
+    services = Services.from_settings(_settings(args))
+    stop = threading.Event()
+    try:
+        with stop_on_signals(stop, "worn worker"):
+            stats = Worker(
+                services, queues=queues, device=args.device, stop_event=stop, idle_wait=args.idle
+            ).run(once=args.once, max_jobs=args.max_jobs)
+    finally:
+        services.close()
+    shown = ", ".join(f"{outcome} {n}" for outcome, n in sorted(stats.outcomes.items())) or "nothing to do"
+    print(f"worn worker: {stats.handled} message(s): {shown}")
+    return 0
+
+
+def add_backfill(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--shop", required=True, help="the shop, e.g. acme or acme.myshopify.com")
+    parser.add_argument("--kind", action="append", choices=KINDS, help="only queue this kind (repeatable)")
+    parser.add_argument("--limit", type=_positive, metavar="N", help="stop after N products (rerun to go on)")
+    parser.add_argument("--restart", action="store_true", help="start over instead of resuming")
+    parser.add_argument(
+        "--page-size", type=_positive, default=25, metavar="N", help="products per request (≤ 40)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def backfill(args: argparse.Namespace) -> int:
+    """Queue renders for the shop's existing catalog, with a progress bar; Ctrl-C stops, a rerun resumes."""
+    from tqdm import tqdm
+
+    from connector.backfill import BackfillCounts, run_backfill
+
+    services = Services.from_settings(_settings(args))
+    stop = threading.Event()
+    bar = tqdm(desc=f"backfill {args.shop}", unit=" products", disable=args.no_progress, file=sys.stderr)
+
+    def progress(counts: BackfillCounts) -> None:
+        bar.update(counts.seen - bar.n)
+        bar.set_postfix(jewelry=counts.jewelry, queued=counts.queued, skipped=sum(counts.skipped.values()))
+
+    try:
+        with stop_on_signals(stop, "worn backfill"):
+            result = run_backfill(
+                services,
+                args.shop,
+                kinds=args.kind,
+                limit=args.limit,
+                page_size=args.page_size,
+                restart=args.restart,
+                stop_event=stop,
+                on_product=progress,
+            )
+    finally:
+        bar.close()
+        services.close()
+    print(f"worn backfill: {result.state} (run {result.run_id}): {result.counts.line()}")
+    if result.state != "done":
+        print("worn backfill: run the same command again to resume")
+    return 0

@@ -1,0 +1,90 @@
+"""The work `worn serve` runs beside the web workers: the scheduler and, optionally, a queue worker.
+
+They run in one separate process that gunicorn's master starts once it is ready and stops as it exits. A
+process, not threads: renders would hold the web workers' GIL and slow webhook answers down, and the master,
+which forks the web workers, must never hold database connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector.settings import Settings
+from webhooks.serve import Hooks
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 30.0
+
+
+def _main(settings: Settings, scheduler: bool, worker: bool) -> None:
+    from connector.logs import configure_logging
+    from connector.scheduler import start_scheduler
+    from connector.services import Services
+    from connector.worker import run_worker
+
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT, secrets=(settings.SHOPIFY_API_SECRET,))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    services = Services.from_settings(settings)
+    running = start_scheduler(services) if scheduler else None
+    try:
+        if worker:
+            run_worker(services, stop)
+        else:
+            stop.wait()
+    finally:
+        if running is not None:
+            running.shutdown(wait=False)
+        services.close()
+
+
+@dataclass
+class Background:
+    """Start and stop the background process; `hooks()` plugs it into gunicorn's lifecycle."""
+
+    settings: Settings
+    scheduler: bool = True
+    worker: bool = False
+    _process: Any = field(default=None, init=False)
+
+    def start(self, _arbiter: Any = None) -> None:
+        """Start the process (gunicorn's when_ready, in the master)."""
+        if not (self.scheduler or self.worker) or self._process is not None:
+            return
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of the master's state
+        self._process = context.Process(
+            target=_main,
+            args=(self.settings, self.scheduler, self.worker),
+            name="worn-background",
+            daemon=False,
+        )
+        self._process.start()
+        log.info(
+            "background process %s started (scheduler: %s, queue worker: %s)",
+            self._process.pid,
+            "on" if self.scheduler else "off",
+            "on" if self.worker else "off",
+        )
+
+    def stop(self, _arbiter: Any = None) -> None:
+        """Ask the process to finish the job in hand and exit (gunicorn's on_exit)."""
+        process, self._process = self._process, None
+        if process is None or not process.is_alive():
+            return
+        process.terminate()  # SIGTERM: the worker finishes its current message, then stops
+        process.join(STOP_TIMEOUT)
+        if process.is_alive():
+            log.warning("background process %s did not stop in %ss; killing it", process.pid, STOP_TIMEOUT)
+            process.kill()
+            process.join(5)
+
+    def hooks(self) -> Hooks:
+        """Return the gunicorn hooks that run this beside the web workers."""
+        return Hooks(when_ready=[self.start], on_exit=[self.stop])
