@@ -3,9 +3,10 @@
 Every topic arrives at `POST /webhooks` (the topic is in the header); `/webhooks/<anything>` is the same
 endpoint, so `shopify.app.toml` may give each subscription its own URI. The raw body is read once, before
 anything parses it, and verified with Shopify's `shopify_app.verify_webhook_req` (the old secret too, during
-rotation). Each verified delivery is recorded once by `X-Shopify-Webhook-Id` (a unique index decides, so two
-copies arriving together still count once), then handled by the function named after its topic. Nothing
-here makes a network call: slow work is queued.
+rotation). Each verified delivery is handled by the function named after its topic and recorded, with its
+outcome, in the same transaction, once per `X-Shopify-Webhook-Id`: a unique index decides, so of two copies
+arriving together one commits and the other rolls back as a duplicate. Nothing here makes a network call:
+slow work is queued.
 
 | case                                             | answer                                  |
 | ------------------------------------------------ | --------------------------------------- |
@@ -16,7 +17,7 @@ here makes a network call: slow work is queued.
 | HMAC wrong (current and old secret), or not ASCII | 401, not recorded                       |
 | a header malformed (topic, version, id, shop)    | 400, not recorded                       |
 | verified, body not a JSON object / bad shape     | 400, recorded as `malformed`            |
-| verified, already recorded (same webhook id)     | 200 `duplicate`, nothing done           |
+| verified, already recorded (same webhook id)     | 200 `duplicate`, nothing changed        |
 | verified, unknown topic                          | 200 `unknown_topic`, recorded, logged   |
 | verified                                         | 200 with the outcome code, recorded     |
 | database unreachable                             | 503 (Shopify retries; nothing recorded) |
@@ -355,7 +356,8 @@ def receive(alias: str | None = None) -> Response:
 
 
 def _database_down(exc: Exception, delivery: Delivery) -> Response:
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+    cause = getattr(exc, "orig", None) or exc
+    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
     log.error(
         "database unavailable, answering 503 so Shopify retries %s %s: %s",
         delivery.topic,
