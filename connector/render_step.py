@@ -95,21 +95,15 @@ def _render(
     outcomes = renderer.render(
         product, request.kind, plates, size=request.size, options=render_options(style)
     )
-    refine = device != "cpu" and style.look.refine
+    refined = _refine(request, outcomes, device, models_dir) if device != "cpu" and style.look.refine else {}
     results = []
     for outcome in outcomes:
         report: dict[str, Any] = {**outcome.report.to_dict(), "kind": outcome.kind}
         if outcome.reason is not None:
             report["reason"] = outcome.reason.to_dict()
         image = outcome.image
-        if outcome.offered and image is not None and refine and outcome.product_alpha is not None:
-            from renderer.diffusion import refine_or_skip
-
-            refined = refine_or_skip(
-                image, outcome.product_alpha, models_dir=models_dir, device=device,
-                seed=_seed(request, outcome.plate_id),
-            )  # fmt: skip
-            image, report["refinement"] = refined.image, refined.report
+        if outcome.plate_id in refined:
+            image, report["refinement"] = refined[outcome.plate_id].image, refined[outcome.plate_id].report
         encoded = thumbnail = None
         width = height = None
         if outcome.offered and image is not None:
@@ -131,6 +125,23 @@ def _render(
             )
         )
     return results
+
+
+def _refine(
+    request: RenderRequest, outcomes: list[renderer.RenderOutcome], device: str, models_dir: Path | None
+) -> dict[str, Any]:
+    """Refine every offered render of the job in batched GPU calls; return the results by plate."""
+    from renderer.diffusion import RefineItem, refine_batch_or_skip
+
+    chosen, items = [], []
+    for o in outcomes:
+        if o.offered and o.image is not None and o.product_alpha is not None:
+            chosen.append(o)
+            items.append(RefineItem(o.image, o.product_alpha, _seed(request, o.plate_id)))
+    if not items:
+        return {}
+    results = refine_batch_or_skip(items, models_dir=models_dir, device=device)
+    return {o.plate_id: result for o, result in zip(chosen, results, strict=True)}
 
 
 def cpu_render_step(request: RenderRequest) -> list[RenderedImage]:

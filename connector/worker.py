@@ -28,6 +28,9 @@ from renderer.errors import WornError
 
 log = logging.getLogger(__name__)
 
+#: How many renders a GPU worker does between two throughput log lines.
+THROUGHPUT_EVERY = 10
+
 #: Order of service: deleting a shop's data first, then what the merchant is waiting to see, then renders.
 QUEUE_ORDER = (MAINTENANCE, WRITEBACK, RENDER)
 
@@ -82,6 +85,13 @@ class Worker:
         self.retry = retry or RetryPolicy(max_attempts=services.queue.max_attempts)
         self.idle_wait = idle_wait
         self.stats = WorkerStats()
+        # On a GPU the worker reports its render throughput every few jobs (images per second, failures).
+        self.throughput: Any = None
+        self._renders = 0
+        if device != "cpu":
+            from renderer.diffusion import Throughput
+
+            self.throughput = Throughput()
         self._handlers: dict[str, Callable[[dict[str, Any]], str]] = {
             RENDER: self._render,
             WRITEBACK: self._write_back,
@@ -92,7 +102,14 @@ class Worker:
         """Run the render step; the renderer (and its models) load on the first job that gets this far."""
         if self._render_step is None:
             self._render_step = default_render_step(self.services, self.device)
-        return self._render_step(request)
+        if self.throughput is None:
+            return self._render_step(request)
+        with self.throughput.measure(len(request.plates)):
+            images = self._render_step(request)
+        self._renders += 1
+        if self._renders % THROUGHPUT_EVERY == 0:
+            log.info("render throughput on %s: %s", self.device, self.throughput.summary())
+        return images
 
     def stop(self) -> None:
         """Ask the worker to stop after the message it is handling."""

@@ -28,7 +28,9 @@ from renderer.diffusion.refine import (
     RefineResult,
     refine,
     refine_batch,
+    refine_batch_or_skip,
     refine_or_skip,
+    refinement_pipeline,
 )
 from renderer.diffusion.throughput import Throughput
 
@@ -54,7 +56,9 @@ __all__ = [
     "model_folder",
     "refine",
     "refine_batch",
+    "refine_batch_or_skip",
     "refine_or_skip",
+    "refinement_pipeline",
     "resolve_device",
     "resolve_dtype",
     "sdxl_components",

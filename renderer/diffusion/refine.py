@@ -201,6 +201,50 @@ def refine_batch(
     return [result for result in results if result is not None]
 
 
+def refinement_pipeline(
+    *,
+    models_dir: str | Path | None,
+    model: str = DEFAULT_REFINE_MODEL,
+    device: str = "auto",
+    dtype: str | None = None,
+    variant: str | None = None,
+    allow_cpu: bool = False,
+) -> tuple[Any, dict[str, str] | None]:
+    """Return (the inpainting pipeline, None), or (None, a skip report) when refinement cannot run here.
+
+    Skip codes: ``no_torch``, ``no_cuda``, ``no_weights`` (missing or malformed model folder; the reason
+    names it). Refinement on CPU with real weights takes minutes, so it runs only with ``allow_cpu=True``.
+    A malformed device or dtype is misconfiguration: it raises ConfigError.
+    """
+    try:
+        import diffusers  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        return None, _skip_report(
+            "no_torch", "torch and diffusers are not installed (pip install 'worn[gpu]')"
+        )
+    check_device_name(device)
+    if device == "auto":
+        device = "cuda" if cuda_available() else "cpu"
+    elif device != "cpu" and not cuda_available():
+        return None, _skip_report(
+            "no_cuda", f"device {device!r} was asked for, but torch sees no CUDA device"
+        )
+    if device == "cpu" and not allow_cpu:
+        return None, _skip_report(
+            "no_cuda",
+            "no CUDA device in use: the CPU composite is used as is "
+            "(diffusion on CPU takes minutes per image; pass allow_cpu=True to run it there anyway)",
+        )
+    resolve_dtype(device, dtype)
+    try:
+        return load_pipeline(
+            models_dir, model, task="inpaint", device=device, dtype=dtype, variant=variant
+        ), None
+    except ConfigError as exc:
+        return None, _skip_report("no_weights", str(exc))
+
+
 def refine_or_skip(
     image: np.ndarray,
     product_alpha: np.ndarray,
@@ -219,40 +263,47 @@ def refine_or_skip(
     """Refine on a GPU when one and the weights are present; otherwise return the composite unchanged.
 
     A skip is an expected outcome, not an error: the report says ``{"refinement": "skipped", "code": ...,
-    "reason": ...}`` and ``image`` is the input array itself. Codes: ``no_torch``, ``no_cuda``,
-    ``no_weights`` (missing or malformed model folder; the reason names it). Refinement on CPU with real
-    weights takes minutes, so it runs only with ``allow_cpu=True``. Bad input still raises InputError.
+    "reason": ...}`` and ``image`` is the input array itself (see `refinement_pipeline` for the codes).
+    Bad input still raises InputError.
     """
     check_composite(image, product_alpha)
-    try:
-        import diffusers  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError:
-        return _skipped(image, "no_torch", "torch and diffusers are not installed (pip install 'worn[gpu]')")
-    check_device_name(device)  # a malformed name is misconfiguration: it raises
-    if device == "auto":
-        device = "cuda" if cuda_available() else "cpu"
-    elif device != "cpu" and not cuda_available():
-        return _skipped(image, "no_cuda", f"device {device!r} was asked for, but torch sees no CUDA device")
-    if device == "cpu" and not allow_cpu:
-        return _skipped(
-            image,
-            "no_cuda",
-            "no CUDA device in use: the CPU composite is used as is "
-            "(diffusion on CPU takes minutes per image; pass allow_cpu=True to run it there anyway)",
-        )
-    resolve_dtype(device, dtype)  # a wrong dtype is misconfiguration, not missing weights: it raises
-    try:
-        pipeline = load_pipeline(
-            models_dir, model, task="inpaint", device=device, dtype=dtype, variant=variant
-        )
-    except ConfigError as exc:
-        return _skipped(image, "no_weights", str(exc))
+    pipeline, skip = refinement_pipeline(
+        models_dir=models_dir, model=model, device=device, dtype=dtype, variant=variant, allow_cpu=allow_cpu
+    )
+    if skip is not None:
+        return RefineResult(image=image, report=skip)
     return refine(image, product_alpha, pipeline=pipeline, band_px=band_px, steps=steps, seed=seed, **options)
 
 
-def _skipped(image: np.ndarray, code: str, reason: str) -> RefineResult:
-    return RefineResult(image=image, report={"refinement": "skipped", "code": code, "reason": reason})
+def refine_batch_or_skip(
+    items: list[RefineItem],
+    *,
+    models_dir: str | Path | None,
+    model: str = DEFAULT_REFINE_MODEL,
+    device: str = "auto",
+    dtype: str | None = None,
+    variant: str | None = None,
+    allow_cpu: bool = False,
+    band_px: int = 16,
+    steps: int = 4,
+    max_batch: int = 4,
+    **options: Any,
+) -> list[RefineResult]:
+    """Refine several composites in batched pipeline calls, or return each unchanged with the skip reason."""
+    for item in items:
+        check_composite(item.image, item.product_alpha)
+    pipeline, skip = refinement_pipeline(
+        models_dir=models_dir, model=model, device=device, dtype=dtype, variant=variant, allow_cpu=allow_cpu
+    )
+    if skip is not None:
+        return [RefineResult(image=item.image, report=dict(skip)) for item in items]
+    return refine_batch(
+        items, pipeline=pipeline, band_px=band_px, steps=steps, max_batch=max_batch, **options
+    )
+
+
+def _skip_report(code: str, reason: str) -> dict[str, str]:
+    return {"refinement": "skipped", "code": code, "reason": reason}
 
 
 def _prepare(index: int, item: RefineItem, options: _Options, pipeline: Any) -> _Prepared:

@@ -56,6 +56,20 @@ def test_a_gpu_device_refines_or_reports_why_it_could_not(tmp_path: Path) -> Non
         assert result.offered  # the CPU image stands
 
 
+def test_a_gpu_worker_reports_its_render_throughput(tmp_path: Path, make_settings) -> None:  # type: ignore[no-untyped-def]
+    from connector.services import Services
+    from connector.worker import Worker
+
+    services = Services.from_settings(make_settings(DATA_DIR=tmp_path / "var"))
+    worker = Worker(services, device="cuda", render_step=make_render_step("cuda", models_dir=tmp_path))
+    job = request(tmp_path)
+    assert len(worker.render(job)) == len(job.plates)
+    summary = worker.throughput.summary()
+    assert summary["items"] == len(job.plates) and summary["failed"] == 0 and summary["per_second"] > 0
+    assert Worker(services).throughput is None  # the CPU worker does not count
+    services.close()
+
+
 def test_an_unknown_device_is_refused_by_name() -> None:
     with pytest.raises(InputError, match="--device 'tpu': expected cpu, cuda or cuda:N"):
         make_render_step("tpu")

@@ -15,6 +15,7 @@ from renderer.diffusion import (
     load_pipeline,
     refine,
     refine_batch,
+    refine_batch_or_skip,
     refine_or_skip,
 )
 from renderer.errors import ConfigError, InputError
@@ -216,6 +217,28 @@ def test_without_cuda_refinement_is_skipped_unless_cpu_is_allowed(models_dir):
         image, alpha, pipeline=load_pipeline(models_dir, "sdxl-inpaint-tiny", task="inpaint"), seed=0, **TINY
     )
     assert np.array_equal(done.image, direct.image)
+
+
+@pytest.mark.skipif(cuda_available(), reason="this machine has a CUDA device")
+def test_a_batch_is_refined_in_one_go_or_each_item_skipped_with_the_reason(models_dir, tmp_path):
+    image_a, alpha_a = composite()
+    image_b, alpha_b = composite(120, 100, centre=(60, 50), radius=15)
+    items = [RefineItem(image_a, alpha_a, 1), RefineItem(image_b, alpha_b, 2)]
+
+    skipped = refine_batch_or_skip(items, models_dir=tmp_path, model="missing")
+    assert [r.report["code"] for r in skipped] == ["no_cuda", "no_cuda"]
+    assert skipped[0].image is image_a and skipped[1].image is image_b
+    no_weights = refine_batch_or_skip(items, models_dir=tmp_path, model="missing", allow_cpu=True)
+    assert all(r.report["code"] == "no_weights" and "missing" in r.report["reason"] for r in no_weights)
+
+    done = refine_batch_or_skip(
+        items, models_dir=models_dir, model="sdxl-inpaint-tiny", allow_cpu=True, **TINY
+    )
+    pipeline = load_pipeline(models_dir, "sdxl-inpaint-tiny", task="inpaint")
+    direct = refine_batch(items, pipeline=pipeline, **TINY)
+    assert [r.report["seed"] for r in done] == [1, 2]
+    for ours, theirs in zip(done, direct, strict=True):
+        assert np.array_equal(ours.image, theirs.image)
 
 
 def test_misconfiguration_is_not_mistaken_for_missing_weights(models_dir):
