@@ -19,7 +19,8 @@ from connector.styles import KINDS
 from renderer.errors import InputError
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Load the settings named on the command line (--settings) and set up logging from them."""
     settings = load_settings(getattr(args, "settings", None))
     configure_logging(
         settings.LOG_LEVEL,
@@ -77,7 +78,7 @@ def worker(args: argparse.Namespace) -> int:
     unknown = [q for q in queues if q not in QUEUES]
     if unknown or not queues:
         raise InputError(f"--queues {args.queues!r}: expected a comma-separated list of {', '.join(QUEUES)}")
-    services = Services.from_settings(_settings(args))
+    services = Services.from_settings(settings_from(args))
     stop = threading.Event()
     try:
         with stop_on_signals(stop, "worn worker"):
@@ -108,7 +109,7 @@ def backfill(args: argparse.Namespace) -> int:
 
     from connector.backfill import BackfillCounts, run_backfill
 
-    services = Services.from_settings(_settings(args))
+    services = Services.from_settings(settings_from(args))
     stop = threading.Event()
     bar = tqdm(desc=f"backfill {args.shop}", unit=" products", disable=args.no_progress, file=sys.stderr)
 
@@ -145,7 +146,7 @@ def add_dead_letters(parser: argparse.ArgumentParser) -> None:
 
 def dead_letters(args: argparse.Namespace) -> int:
     """List the dead-lettered messages with their last error; put them back on their queue on request."""
-    services = Services.from_settings(_settings(args))
+    services = Services.from_settings(settings_from(args))
     try:
         found = 0
         for queue in args.queue or QUEUES:

@@ -278,25 +278,12 @@ class SqsQueue:
         max_attempts: int = 5,
         create: bool = False,
     ) -> None:
-        import os
-
-        import boto3
-        from botocore.config import Config
+        from connector.aws import client
 
         self.prefix = prefix
         self.visibility = visibility
         self.max_attempts = max_attempts
-        self._client = boto3.client(
-            "sqs",
-            endpoint_url=endpoint_url,
-            region_name=region
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
-            or "us-east-1",
-            config=Config(
-                retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30
-            ),
-        )
+        self._client = client("sqs", endpoint_url=endpoint_url, region=region)
         self._urls: dict[str, str] = {}
         if create:
             self.create_queues()

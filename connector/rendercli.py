@@ -117,9 +117,9 @@ def render_photo(settings: Settings, args: argparse.Namespace) -> dict[str, Any]
 
 def run(args: argparse.Namespace) -> int:
     """Run `worn render`; exit 0 when at least one render was offered, 1 when none passed the checks."""
-    from connector.cli import _settings
+    from connector.cli import settings_from
 
-    report = render_photo(_settings(args), args)
+    report = render_photo(settings_from(args), args)
     for entry in report["renders"]:
         numbers, plate = entry["report"], f"{entry['plate']:<14}"
         if entry["offered"]:

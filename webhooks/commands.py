@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from connector.cli import settings_from
 from connector.db import Database
-from connector.logs import configure_logging
 from connector.migrate import current_revision, head_revision, upgrade
 from connector.queue import SqsQueue
-from connector.settings import Settings, load_settings
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Load the settings named on the command line and set up logging from them."""
-    settings = load_settings(getattr(args, "settings", None))
-    configure_logging(
-        settings.LOG_LEVEL,
-        settings.LOG_FORMAT,
-        secrets=tuple(s for s in (settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_OLD) if s),
-    )
-    return settings
 
 
 def add_migrate(parser: argparse.ArgumentParser) -> None:

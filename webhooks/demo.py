@@ -302,10 +302,10 @@ def _contact_sheet(result: dict[str, Any], files: Path, out: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; print the summary and where everything is."""
+    from connector.cli import settings_from
     from connector.db import Database
     from connector.migrate import upgrade
     from devshop import DevShopConfig, start_in_thread
-    from webhooks.commands import settings_from
 
     for port in (args.port, args.shop_port):
         if not _port_free(port):

@@ -173,8 +173,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run `worn serve`, with the scheduler and (with --worker) a queue worker in a background process."""
+    from connector.cli import settings_from
     from webhooks.background import Background
-    from webhooks.commands import settings_from
 
     settings = settings_from(args)
     background = Background(settings, scheduler=not args.no_scheduler, worker=args.worker)

@@ -97,8 +97,7 @@ def _product(payload: Any) -> ProductSnapshot:
         raise MalformedPayload(str(exc)) from None
 
 
-def products_create(ctx: Context, payload: Any) -> Outcome:
-    """Decide on a new product: jewelry with a photo gets a render job."""
+def _decide(ctx: Context, payload: Any) -> Outcome:
     result = process_product(
         ctx.services,
         ctx.session,
@@ -108,19 +107,16 @@ def products_create(ctx: Context, payload: Any) -> Outcome:
         triggered_at=ctx.delivery.triggered_at,
     )
     return Outcome(result.code, result.detail, product_gid=result.product_gid)
+
+
+def products_create(ctx: Context, payload: Any) -> Outcome:
+    """Decide on a new product: jewelry with a photo gets a render job."""
+    return _decide(ctx, payload)
 
 
 def products_update(ctx: Context, payload: Any) -> Outcome:
     """Decide on a changed product: a new render only when its source photos changed."""
-    result = process_product(
-        ctx.services,
-        ctx.session,
-        ctx.shop,
-        _product(payload),
-        source="webhook",
-        triggered_at=ctx.delivery.triggered_at,
-    )
-    return Outcome(result.code, result.detail, product_gid=result.product_gid)
+    return _decide(ctx, payload)
 
 
 def products_delete(ctx: Context, payload: Any) -> Outcome:
