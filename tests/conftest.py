@@ -16,7 +16,6 @@ from tests.support import pg
 from tests.support.moto import free_port, reset
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".numba_cache"))
-PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "photos"
 
 # Settings the tests never take from the developer's shell.
 _ISOLATED = (

@@ -8,7 +8,6 @@ request is aborted, as offline), and once embedded with an App Bridge stand-in."
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -31,12 +30,12 @@ from tests.admin.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, require_chr
 from tests.admin.conftest import build_app
 from tests.admin.factory import session_token
 from tests.admin.scene import BLANK, DROPS, HANDLE, OTHER, PENDANT, RING, STUDS, DevShop, Golden, build_golden
-from tests.conftest import PHOTOS
+from tests.support.photos import PHOTOS
 
 pytestmark = pytest.mark.browser
 
 SHOP_A, SHOP_B = f"{HANDLE}.myshopify.com", f"{OTHER}.myshopify.com"
-PHOTOS_DIR = Path(os.environ.get("WORN_TEST_PHOTOS") or PHOTOS)
+PHOTOS_DIR = PHOTOS or Path("shared-photos-not-found")
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +254,7 @@ def test_another_model_renders_on_a_new_plate_once(scene: Scene, context: Browse
 def test_upload_a_plate_and_see_what_it_can_carry(scene: Scene, context: BrowserContext) -> None:
     photo = PHOTOS_DIR / "hand_dorsal_female_white_bg.jpg"
     if not photo.exists():
-        pytest.skip(f"real photos not present at {PHOTOS_DIR} (set WORN_TEST_PHOTOS)")
+        pytest.skip(f"real photos not present at {PHOTOS_DIR} (set WORN_PHOTOS_DIR)")
     page = context.new_page()
     page.goto(scene.url("/app/style"))
     expect(page.locator("#plate-list .plate")).to_have_count(2)

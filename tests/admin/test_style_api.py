@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,9 +17,9 @@ from connector.services import Services
 from connector.shopstyle import current_style
 from tests.admin.conftest import SHOP_A, SHOP_B, error_of
 from tests.admin.factory import bearer, jpeg
-from tests.conftest import PHOTOS
+from tests.support.photos import PHOTOS
 
-PHOTOS_DIR = Path(os.environ.get("WORN_TEST_PHOTOS") or PHOTOS)
+PHOTOS_DIR = PHOTOS or Path("shared-photos-not-found")
 
 A = bearer(SHOP_A)
 
@@ -362,7 +361,7 @@ def test_a_photo_uploaded_without_kinds_carries_what_its_analysis_finds(
 ) -> None:
     path = PHOTOS_DIR / name
     if not path.exists():
-        pytest.skip(f"real photos not present at {PHOTOS_DIR} (set WORN_TEST_PHOTOS)")
+        pytest.skip(f"real photos not present at {PHOTOS_DIR} (set WORN_PHOTOS_DIR)")
     response = upload(client, path.read_bytes(), model="Maya", kinds=(), name=name)
     assert response.status_code == 201, response.data
     added = response.get_json()["style"]["plates"][-1]

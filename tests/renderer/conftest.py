@@ -16,18 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
 
 
-def _photos_dir() -> Path | None:
-    env = os.environ.get("WORN_PHOTOS_DIR")
-    if env:
-        return Path(env)
-    for parent in REPO.parents:
-        cand = parent / "shared" / "photos"
-        if cand.is_dir():
-            return cand
-    return None
-
-
-PHOTOS = _photos_dir()
+from tests.support.photos import PHOTOS  # noqa: E402
 
 
 def pypi_plate_paths() -> dict[str, Path]:
