@@ -167,3 +167,43 @@ def dead_letters(args: argparse.Namespace) -> int:
     finally:
         services.close()
     return 0
+
+
+def add_generate_plates(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--shop", required=True, help="the shop, e.g. acme or acme.myshopify.com")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cuda[:N] or cpu")
+    parser.add_argument(
+        "--allow-cpu", action="store_true", help="run diffusion on the CPU (minutes per image)"
+    )
+    parser.add_argument(
+        "--count", type=_positive, metavar="N", help="candidates per recipe (default: the recipe's)"
+    )
+
+
+def generate_plates(args: argparse.Namespace) -> int:
+    """Generate the shop's recipe plates; the ones the analysis accepts await the merchant's approval."""
+    from connector.plategen import generate_for_shop
+    from connector.shops import shop_by_domain
+
+    services = Services.from_settings(settings_from(args))
+    try:
+        with services.db.session() as session:
+            shop = shop_by_domain(session, args.shop)
+            if shop is None:
+                raise InputError(f"--shop {args.shop!r}: Worn is not installed in this shop")
+            shop_id = shop.id
+        report = generate_for_shop(
+            services, shop_id, device=args.device, allow_cpu=args.allow_cpu, count=args.count
+        )
+    finally:
+        services.close()
+    if not report.recipes:
+        print(f"{report.shop}: its house style has no recipe plates (a plate with `generate:`)")
+    for recipe in report.recipes:
+        line = f"{report.shop} {recipe.recipe}: {recipe.code}"
+        if recipe.added:
+            line += f"; awaiting approval: {', '.join(recipe.added)}"
+        print(line + (f" ({recipe.detail})" if recipe.detail else ""))
+        for reason in recipe.rejected:
+            print(f"  rejected {reason}")
+    return 0

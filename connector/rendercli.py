@@ -8,12 +8,12 @@ render's numbers (or why it was not offered), and the whole report as JSON.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import renderer
+from connector.platecheck import analysis_key
 from connector.render_step import EXTENSIONS, prepare_plate, render_options
 from connector.renderjob import PlateInput
 from connector.settings import Settings
@@ -50,7 +50,7 @@ def _plates(settings: Settings, style: HouseStyle, kind: str) -> list[renderer.P
     plates = []
     for spec in style.active_plates(kind):
         data = plate_image_bytes(spec, settings.STYLES_DIR, storage)
-        digest = hashlib.sha256(data + repr(spec.crop).encode()).hexdigest()
+        digest = analysis_key(data, spec.crop)
         cached_file = cache / f"{digest}.json"
         cached = json.loads(cached_file.read_text()) if cached_file.is_file() else None
         plate, fresh = prepare_plate(PlateInput(spec, data, digest, cached))

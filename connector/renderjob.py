@@ -7,7 +7,6 @@ and a re-delivered job renders only the plates that have no draft yet. The rende
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from connector.models import (
     WriteBack,
     utcnow,
 )
+from connector.platecheck import analysis_key
 from connector.services import Services
 from connector.shopstyle import plate_image_bytes
 from connector.snapshot import ProductSnapshot
@@ -219,8 +219,7 @@ def _plate_inputs(services: Services, shop_id: int, plates: list[PlateSpec]) -> 
     inputs = []
     for plate in plates:
         data = plate_image_bytes(plate, services.settings.STYLES_DIR, services.storage)
-        # The analysis is of the cropped picture: the crop is part of what it is keyed by.
-        digest = hashlib.sha256(data + repr(plate.crop).encode()).hexdigest()
+        digest = analysis_key(data, plate.crop)  # of the cropped picture: the crop is part of the key
         with services.db.session() as session:
             cached = session.scalar(_cached(shop_id, digest))
             analysis = dict(cached.analysis) if cached is not None else None

@@ -145,8 +145,9 @@ def add_plate(
     model: str,
     kinds: list[str],
     base_version: int | None = None,
+    status: str = "approved",
 ) -> StyleChange:
-    """Add a stored photo to the roster as an approved plate (the same photo twice is one plate)."""
+    """Add a stored photo to the roster (approved, or pending when generated); one photo is one plate."""
     style, version = shop_style(session, services, shop)
     stale = _check_base(shop, base_version)
     if stale:
@@ -161,7 +162,14 @@ def add_plate(
         plate_id = f"{_slug(model)}-{sha256[: len(plate_id) - len(_slug(model))]}"
     document = style.document()
     document["plates"].append(
-        {"id": plate_id, "model": model, "image": reference, "kinds": kinds, "sha256": sha256}
+        {
+            "id": plate_id,
+            "model": model,
+            "image": reference,
+            "kinds": kinds,
+            "sha256": sha256,
+            "status": status,
+        }
     )
     return _commit(session, shop, version.id, validated(document))
 

@@ -29,16 +29,20 @@ class _Strict(BaseModel):
 
 
 class PlateRecipe(_Strict):
-    """How to generate a plate once on a GPU (text-to-image), to be approved like any draft."""
+    """How to generate a plate once on a GPU (text-to-image), to be approved like any draft.
 
-    model: str = "sdxl-base"
+    The defaults suit the recommended SDXL-Lightning folder (renderer/diffusion/README.md): 4 steps, no
+    guidance; candidate i uses seed + i, so the same recipe always gives the same plates.
+    """
+
+    model: str = "sdxl-lightning"
     prompt: Annotated[str, Field(min_length=3, max_length=2000)]
     negative_prompt: str = ""
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)]
     width: Annotated[int, Field(ge=256, le=2048, multiple_of=64)] = 1024
     height: Annotated[int, Field(ge=256, le=2048, multiple_of=64)] = 1280
-    steps: Annotated[int, Field(ge=1, le=100)] = 30
-    guidance: Annotated[float, Field(ge=0, le=30)] = 5.0
+    steps: Annotated[int, Field(ge=1, le=100)] = 4
+    guidance: Annotated[float, Field(ge=0, le=30)] = 0.0
     count: Annotated[int, Field(ge=1, le=16)] = 4
 
 

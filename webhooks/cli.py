@@ -36,6 +36,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "connector.cli:add_dead_letters",
         "connector.cli:dead_letters",
     ),
+    "generate-plates": (
+        "generate the house style's recipe plates on a GPU; those that can carry jewelry await approval",
+        "connector.cli:add_generate_plates",
+        "connector.cli:generate_plates",
+    ),
     "render": (
         "put a product photo on the house style's models: images, contact sheet and report (no shop needed)",
         "connector.rendercli:add_arguments",

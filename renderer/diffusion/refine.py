@@ -209,8 +209,9 @@ def refinement_pipeline(
     dtype: str | None = None,
     variant: str | None = None,
     allow_cpu: bool = False,
+    task: str = "inpaint",
 ) -> tuple[Any, dict[str, str] | None]:
-    """Return (the inpainting pipeline, None), or (None, a skip report) when refinement cannot run here.
+    """Return (the pipeline for `task`, None), or (None, a skip report) when diffusion cannot run here.
 
     Skip codes: ``no_torch``, ``no_cuda``, ``no_weights`` (missing or malformed model folder; the reason
     names it). Refinement on CPU with real weights takes minutes, so it runs only with ``allow_cpu=True``.
@@ -238,9 +239,7 @@ def refinement_pipeline(
         )
     resolve_dtype(device, dtype)
     try:
-        return load_pipeline(
-            models_dir, model, task="inpaint", device=device, dtype=dtype, variant=variant
-        ), None
+        return load_pipeline(models_dir, model, task=task, device=device, dtype=dtype, variant=variant), None
     except ConfigError as exc:
         return None, _skip_report("no_weights", str(exc))
 
