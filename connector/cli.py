@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from connector.logs import configure_logging
+from connector.logs import configure_logging, log_context
 from connector.queue import QUEUES
 from connector.services import Services
 from connector.settings import Settings, load_settings
@@ -118,7 +118,7 @@ def backfill(args: argparse.Namespace) -> int:
         bar.set_postfix(jewelry=counts.jewelry, queued=counts.queued, skipped=sum(counts.skipped.values()))
 
     try:
-        with stop_on_signals(stop, "worn backfill"):
+        with stop_on_signals(stop, "worn backfill"), log_context(shop=args.shop):
             result = run_backfill(
                 services,
                 args.shop,

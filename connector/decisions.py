@@ -8,6 +8,7 @@ and its message goes out with the commit (`connector.outbox`); the connector's w
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,6 +20,8 @@ from connector.outbox import send_on_commit
 from connector.queue import WRITEBACK, Queue
 from connector.shops import get_owned, owned
 from connector.writeback import approve_draft
+
+log = logging.getLogger(__name__)
 
 
 def rows_changed(session: Session, statement: Update) -> int:
@@ -91,6 +94,7 @@ def _approve_one(session: Session, queue: Queue, shop: Shop, draft: Draft, user:
     # (the loop guard's second line of defence).
     write_back = approve_draft(session, draft, decided_by=user[:100])
     send_on_commit(session, queue, WRITEBACK, write_back_message(write_back.id), shop_id=shop.id)
+    log.info("draft %s approved by user %s; write-back %s queued", draft.id, user, write_back.id)
     return Decision("approved", draft.id, draft.state, write_back.id)
 
 
@@ -127,6 +131,7 @@ def reject(session: Session, shop_id: int, draft_id: int, user: str, reason: str
     )
     session.refresh(draft)
     if moved:
+        log.info("draft %s rejected by user %s%s", draft.id, user, f": {reason}" if reason else "")
         return Decision("rejected", draft.id, "rejected")
     if draft.state == "rejected":
         return Decision("already_rejected", draft.id, "rejected")

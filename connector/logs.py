@@ -53,6 +53,16 @@ def log_context(**ids: Any) -> Iterator[None]:
         _CONTEXT.reset(token)
 
 
+def bind_context(**ids: Any) -> contextvars.Token[dict[str, Any]]:
+    """Add ids to the log context until `unbind_context(token)` (for scopes that are not one block)."""
+    return _CONTEXT.set({**_CONTEXT.get(), **{k: v for k, v in ids.items() if v is not None}})
+
+
+def unbind_context(token: contextvars.Token[dict[str, Any]]) -> None:
+    """Restore the log context `bind_context` changed."""
+    _CONTEXT.reset(token)
+
+
 def current_context() -> dict[str, Any]:
     """Return the ids the current log context carries."""
     return dict(_CONTEXT.get())

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from connector import auth
 from connector.admin import AdminClient, AdminError
 from connector.intake import process_product
+from connector.logs import log_context
 from connector.models import Draft, QueueMessage, RenderJob, Shop, StyleVersion, WriteBack, utcnow
 from connector.products import snapshot_of
 from connector.queue import RENDER, WRITEBACK, DbQueue
@@ -137,7 +138,8 @@ def reconcile_all(services: Services) -> list[ShopReconcile]:
     reports = []
     for shop_id, domain in shops:
         try:
-            reports.append(reconcile_shop(services, shop_id))
+            with log_context(shop=domain):
+                reports.append(reconcile_shop(services, shop_id))
         except (AdminError, auth.AuthError) as exc:
             log.warning("reconciling %s failed: %s", domain, exc)
             reports.append(ShopReconcile(domain, error=f"{exc.code}: {exc}"))

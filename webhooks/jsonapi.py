@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from connector import review, styleedit
 from connector.fileurls import FileSigner, FileUrls
 from connector.inputs import FieldError, parse_cursor, parse_limit
+from connector.logs import bind_context, unbind_context
 from connector.models import Shop
 from connector.paging import Page
 from connector.storage import StorageError
@@ -60,6 +61,7 @@ def protect(bp: Blueprint) -> Blueprint:
     """Make every request of `bp` authenticate by its session token, answer no-store, and err in JSON."""
     bp.before_request(_authenticate)
     bp.after_request(_no_store)
+    bp.teardown_request(_unbind_log_context)
     bp.register_error_handler(styleedit.StyleInvalid, _style_invalid)
     bp.register_error_handler(FieldError, _field_error)
     bp.register_error_handler(InputError, _input_error)
@@ -68,6 +70,14 @@ def protect(bp: Blueprint) -> Blueprint:
 
 def _authenticate() -> None:
     g.shop_session = fetch_session()
+    # Every log line of the request names the shop and the staff member (never the token).
+    g.log_context = bind_context(shop=g.shop_session.domain, user=g.shop_session.user)
+
+
+def _unbind_log_context(_exc: BaseException | None) -> None:
+    token = g.pop("log_context", None)
+    if token is not None:
+        unbind_context(token)
 
 
 def _no_store(response: Response) -> Response:

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from renderer.diffusion.band import Band, band_for, check_composite
-from renderer.diffusion.loading import check_device_name, cuda_available, load_pipeline, resolve_dtype
+from renderer.diffusion.loading import Task, check_device_name, cuda_available, load_pipeline, resolve_dtype
 from renderer.errors import ConfigError, InputError
 
 DEFAULT_REFINE_MODEL = "sdxl-lightning"
@@ -209,7 +209,7 @@ def refinement_pipeline(
     dtype: str | None = None,
     variant: str | None = None,
     allow_cpu: bool = False,
-    task: str = "inpaint",
+    task: Task = "inpaint",
 ) -> tuple[Any, dict[str, str] | None]:
     """Return (the pipeline for `task`, None), or (None, a skip report) when diffusion cannot run here.
 

@@ -355,3 +355,31 @@ def test_unknown_ids_are_404(client: FlaskClient, shops: dict[str, int]) -> None
     assert client.get("/api/products/999", headers=A).status_code == 404
     assert client.get("/api/write-backs/999", headers=A).status_code == 404
     assert client.post("/api/drafts/abc/approve", headers=A).status_code == 404
+
+
+def test_a_decision_is_logged_with_the_shop_and_user_of_the_request(
+    client: FlaskClient, shops: dict[str, int], services: Services
+) -> None:
+    import io
+    import json
+    import logging
+
+    from connector.logs import configure_logging, current_context
+
+    seed_product(services, shops[SHOP_A], number=1)
+    with services.db.session() as session:
+        draft_id = session.scalars(select(Draft.id)).first()
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    configure_logging("INFO", "json", stream=stream)
+    try:
+        assert client.post(f"/api/drafts/{draft_id}/approve", headers=A, json={}).status_code == 200
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    [line] = [json.loads(x) for x in stream.getvalue().splitlines() if "approved by user" in x]
+    assert (
+        line["shop"] == SHOP_A and line["user"] and line["message"].startswith(f"draft {draft_id} approved")
+    )
+    assert current_context() == {}  # nothing leaks past the request
