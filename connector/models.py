@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -130,7 +131,16 @@ class WebhookDelivery(Base):
     """One verified delivery, unique by X-Shopify-Webhook-Id, with what Worn decided about it."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_shop_received", "shop_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_webhook_deliveries_shop_received", "shop_id", "received_at"),
+        # The deliveries accepted but not yet processed (WEBHOOK_PROCESSING=deferred): a small partial index.
+        Index(
+            "ix_webhook_deliveries_pending",
+            "id",
+            postgresql_where=text("outcome = 'pending'"),
+            sqlite_where=text("outcome = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
@@ -145,6 +155,9 @@ class WebhookDelivery(Base):
     # Stable outcome code (queued, duplicate, stale, unchanged, not_jewelry, ...) and its human detail.
     outcome: Mapped[str] = mapped_column(String(50), default="received")
     detail: Mapped[str | None] = mapped_column(Text)
+    # The verified body of a delivery accepted for deferred processing (outcome "pending"); cleared once
+    # processed, kept when processing failed so the failure can be looked at.
+    payload: Mapped[str | None] = mapped_column(Text)
 
 
 class Product(Base):

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     LOG_FORMAT: Literal["auto", "json", "text"] = "auto"
 
     WEBHOOK_MAX_BODY_BYTES: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # inline: a product delivery is decided inside the request (the answer carries the decision);
+    # deferred: the request verifies and records it, and `worn serve`'s background process decides it
+    # moments later (several times the deliveries per second on one machine).
+    WEBHOOK_PROCESSING: Literal["inline", "deferred"] = "inline"
     QUEUE_VISIBILITY_SECONDS: int = Field(default=300, ge=1, le=43200)
     QUEUE_MAX_ATTEMPTS: int = Field(default=5, ge=1, le=100)
     RECONCILE_MINUTES: int = Field(default=10, ge=1, le=1440)

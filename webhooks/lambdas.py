@@ -34,7 +34,8 @@ _services: Services | None = None
 def _backends() -> Services:
     global _services
     if _services is None:
-        settings = load_settings()
+        # No process runs beside a Lambda function to decide deferred deliveries: always decide them inline.
+        settings = load_settings(WEBHOOK_PROCESSING="inline")
         configure_logging(
             settings.LOG_LEVEL,
             "json",
@@ -95,8 +96,11 @@ def _envelope(event: Any) -> Mapping[str, Any]:
 def schedule(event: Any, context: Any) -> dict[str, Any]:
     """Run every periodic task once (the EventBridge schedule rule calls this every few minutes)."""
     from connector.reconcile import run_maintenance
+    from webhooks.shopify import process_pending
 
     summary = run_maintenance(_backends())
+    # Deliveries a deferred `worn serve` left pending (this deployment decides inline) are decided here.
+    summary["pending_deliveries"] = process_pending(_backends(), limit=1000)
     log.info("scheduled maintenance: %s", summary)
     return summary
 

@@ -6,7 +6,8 @@ anything parses it, and verified with Shopify's `shopify_app.verify_webhook_req`
 rotation). Each verified delivery is handled by the function named after its topic and recorded, with its
 outcome, in the same transaction, once per `X-Shopify-Webhook-Id`: a unique index decides, so of two copies
 arriving together one commits and the other rolls back as a duplicate. Nothing here makes a network call:
-slow work is queued.
+slow work is queued. With WEBHOOK_PROCESSING=deferred a product delivery is only verified and recorded in
+the request, and decided moments later by `process_pending` (see below).
 
 | case                                             | answer                                  |
 | ------------------------------------------------ | --------------------------------------- |
@@ -20,6 +21,7 @@ slow work is queued.
 | verified, already recorded (same webhook id)     | 200 `duplicate`, nothing changed        |
 | verified, unknown topic                          | 200 `unknown_topic`, recorded, logged   |
 | verified                                         | 200 with the outcome code, recorded     |
+| verified product topic, deferred processing      | 200 `accepted`, recorded as pending     |
 | database unreachable                             | 503 (Shopify retries; nothing recorded) |
 """
 
@@ -35,7 +37,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from shopify_app import verify_webhook_req
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, Text, bindparam, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -46,7 +48,7 @@ from connector.compliance import NO_CUSTOMER_DATA, request_redaction, uninstall_
 from connector.db import DatabaseUnavailable
 from connector.intake import mark_deleted, process_product
 from connector.logs import log_context
-from connector.models import Shop, StyleVersion, WebhookDelivery, utcnow
+from connector.models import Shop, StyleVersion, UTCDateTime, WebhookDelivery, utcnow
 from connector.services import Services
 from connector.shops import ensure_shop
 from connector.snapshot import ProductSnapshot, product_gid_of
@@ -182,16 +184,7 @@ def process(services: Services, delivery: Delivery, payload: Any) -> Outcome:
         with services.db.session() as session:
             shop = _shop(session, delivery)
             with log_context(shop=shop.id, delivery=delivery.webhook_id):
-                handler = HANDLERS.get(delivery.topic)
-                if payload is None:
-                    outcome = Outcome("malformed", "the body is not a JSON object", 400)
-                elif handler is None:
-                    outcome = Outcome("unknown_topic", f"Worn does not handle topic {delivery.topic!r}")
-                else:
-                    try:
-                        outcome = handler(Context(services, session, shop, delivery), payload)
-                    except MalformedPayload as exc:
-                        outcome = Outcome("malformed", str(exc), 400, product_gid_of(payload))
+                outcome = _handle(Context(services, session, shop, delivery), payload)
                 if _record(session, shop, delivery, outcome) is None:
                     raise _Duplicate
     except _Duplicate:
@@ -199,10 +192,181 @@ def process(services: Services, delivery: Delivery, payload: Any) -> Outcome:
     return outcome
 
 
+def _handle(ctx: Context, payload: Any) -> Outcome:
+    """Run the handler of the delivery's topic on its parsed body (None: it did not parse)."""
+    handler = HANDLERS.get(ctx.delivery.topic)
+    if payload is None:
+        return Outcome("malformed", "the body is not a JSON object", 400)
+    if handler is None:
+        return Outcome("unknown_topic", f"Worn does not handle topic {ctx.delivery.topic!r}")
+    try:
+        return handler(ctx, payload)
+    except MalformedPayload as exc:
+        return Outcome("malformed", str(exc), 400, product_gid_of(payload))
+
+
+# --- deferred processing (WEBHOOK_PROCESSING=deferred) ---------------------------------------------------
+#
+# The request verifies the delivery and records it, body included, as "pending" in one INSERT; the
+# background process decides it a moment later through the same handlers, in a transaction that also
+# turns the row's outcome from pending to the decision: whoever commits that change first did the work,
+# so a delivery is decided once even with several processors. The product topics are deferred (they are
+# the traffic, and the slow ones to decide); uninstall and compliance topics are rare and decided at once.
+
+PENDING = "pending"
+ACCEPTED = "recorded; Worn decides on it in the background"
+DEFERRABLE = frozenset({"products/create", "products/update", "products/delete"})
+
+
+@cache
+def _accept_sql(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = (
+        "shop_id",
+        "webhook_id",
+        "event_id",
+        "topic",
+        "api_version",
+        "triggered_at",
+        "received_at",
+        "source",
+        "outcome",
+        "payload",
+    )
+    row = select(
+        Shop.id,
+        bindparam("webhook_id", type_=String),
+        bindparam("event_id", type_=String),
+        bindparam("topic", type_=String),
+        bindparam("api_version", type_=String),
+        bindparam("triggered_at", type_=UTCDateTime()),
+        bindparam("received_at", type_=UTCDateTime()),
+        bindparam("source", type_=String),
+        literal(PENDING, String),
+        bindparam("payload", type_=Text),
+    ).where(Shop.domain == bindparam("domain"))
+    return (
+        insert(WebhookDelivery)
+        .from_select(columns, row)
+        .on_conflict_do_nothing(index_elements=["webhook_id"])
+        .returning(WebhookDelivery.id)
+    )
+
+
+def accept(services: Services, delivery: Delivery, body: str) -> int | None:
+    """Record a verified delivery as pending, in one statement; return its row id.
+
+    None when nothing was recorded: its webhook id is recorded already, or its shop is new to Worn. The
+    caller then processes it at once, which answers the duplicate or creates the shop.
+    """
+    values = {
+        "domain": delivery.shop_domain,
+        "webhook_id": delivery.webhook_id,
+        "event_id": delivery.event_id,
+        "topic": delivery.topic,
+        "api_version": delivery.api_version,
+        "triggered_at": delivery.triggered_at,
+        "received_at": utcnow(),
+        "source": delivery.source,
+        "payload": body,
+    }
+    with services.db.transaction() as conn:
+        return conn.execute(_accept_sql(services.db.dialect), values).scalar()  # type: ignore[no-any-return]
+
+
+_PENDING_IDS_SQL = (
+    select(WebhookDelivery.id)
+    .where(WebhookDelivery.outcome == PENDING)
+    .order_by(WebhookDelivery.id)
+    .limit(bindparam("limit"))
+)
+
+
+def process_pending(services: Services, limit: int = 100) -> int:
+    """Decide up to `limit` pending deliveries, oldest first; return how many were pending.
+
+    Each is decided in its own transaction. One whose handler fails unexpectedly is recorded as `failed`
+    with the error, its body kept, and the rest go on (the product is looked at again by reconciliation).
+    A database outage raises: the rows stay pending for the next call.
+    """
+    with services.db.engine.connect() as conn:
+        ids = list(conn.execute(_PENDING_IDS_SQL, {"limit": limit}).scalars())
+    for delivery_id in ids:
+        try:
+            _process_pending_one(services, delivery_id)
+        except DATABASE_DOWN:
+            raise
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise
+            _fail(services, delivery_id, exc)
+        except Exception as exc:
+            _fail(services, delivery_id, exc)
+    return len(ids)
+
+
+def _process_pending_one(services: Services, delivery_id: int) -> None:
+    with services.db.session() as session:
+        claim = select(WebhookDelivery).where(
+            WebhookDelivery.id == delivery_id, WebhookDelivery.outcome == PENDING
+        )
+        if services.db.dialect == "postgresql":
+            claim = claim.with_for_update(skip_locked=True)  # another processor has it: skip, not wait
+        row = session.scalar(claim)
+        if row is None:
+            return
+        shop = session.scalar(_SHOP_BY_ID_SQL, {"id": row.shop_id})
+        assert shop is not None  # the foreign key cascades: a pending row always has its shop
+        delivery = Delivery(
+            row.topic,
+            shop.domain,
+            row.webhook_id,
+            row.api_version or "",
+            row.event_id,
+            row.triggered_at,
+            row.source,
+        )
+        with log_context(shop=shop.id, delivery=delivery.webhook_id):
+            outcome = _handle(Context(services, session, shop, delivery), _parse(row.payload or ""))
+            row.outcome, row.detail = outcome.code, outcome.detail[:4000]
+            row.product_gid, row.payload = outcome.product_gid, None
+            log.info(
+                "%s %s (deferred): %s",
+                delivery.topic,
+                outcome.code,
+                outcome.detail,
+                extra={"waited_ms": round((utcnow() - row.received_at).total_seconds() * 1000, 1)},
+            )
+
+
+def _fail(services: Services, delivery_id: int, exc: Exception) -> None:
+    log.exception("deferred delivery %s failed: %s", delivery_id, exc, extra={"delivery_row": delivery_id})
+    with services.db.session() as session:
+        row = session.get(WebhookDelivery, delivery_id)
+        if row is not None and row.outcome == PENDING:
+            row.outcome, row.detail = "failed", f"{type(exc).__name__}: {exc}"[:4000]
+
+
+def _parse(text: str) -> dict[str, Any] | None:
+    """Return the body as a JSON object, or None when it is not one."""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
 # The shop with its current style version (but not the version's document) in one query, built once.
 _SHOP_SQL = (
     select(Shop)
     .where(Shop.domain == bindparam("domain"))
+    .options(joinedload(Shop.style_version).defer(StyleVersion.document))
+)
+
+
+_SHOP_BY_ID_SQL = (
+    select(Shop)
+    .where(Shop.id == bindparam("id"))
     .options(joinedload(Shop.style_version).defer(StyleVersion.document))
 )
 
@@ -323,14 +487,15 @@ def receive(alias: str | None = None) -> Response:
     except HeaderError as exc:
         return _refuse(400, "bad_header", str(exc))
 
+    payload = _parse(text)
+    deferred = (
+        payload is not None and settings.WEBHOOK_PROCESSING == "deferred" and delivery.topic in DEFERRABLE
+    )
     try:
-        payload = json.loads(text)
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        payload = None
-    try:
-        outcome = process(services, delivery, payload)
+        if deferred and accept(services, delivery, text) is not None:
+            outcome = Outcome("accepted", ACCEPTED)
+        else:
+            outcome = process(services, delivery, payload)
     except DATABASE_DOWN as exc:
         return _database_down(exc, delivery)
     except DBAPIError as exc:
@@ -366,4 +531,17 @@ def _database_down(exc: Exception, delivery: Delivery) -> Response:
     return response
 
 
-__all__ = ["HANDLERS", "REQUIRED", "Context", "Outcome", "bp", "process", "receive"]
+__all__ = [
+    "ACCEPTED",
+    "DEFERRABLE",
+    "HANDLERS",
+    "PENDING",
+    "REQUIRED",
+    "Context",
+    "Outcome",
+    "accept",
+    "bp",
+    "process",
+    "process_pending",
+    "receive",
+]

@@ -109,6 +109,7 @@ def test_the_schedule_runs_every_periodic_task_once(backends: Services) -> None:
         "reconciled_products": 0,
         "reconcile_failures": [],
         "expired_drafts": 0,
+        "pending_deliveries": 0,
     }
 
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
+from sqlalchemy import select
 
+from connector.models import WebhookDelivery
 from connector.services import Services
+from connector.settings import Settings
 from tests.webhooks import payloads
 from tests.webhooks.conftest import counts
+from webhooks.shopify import ACCEPTED, process_pending
 
 TOPICS = [
     "products/create",
@@ -110,7 +117,18 @@ def delivery(draw: st.DrawFn) -> tuple[bytes, dict[str, str], str]:
     return body, head, signing
 
 
-@settings(
+@pytest.fixture(params=["inline", "deferred"])
+def processing(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], database_url: str, processing: str) -> Settings:
+    """The receiver deciding in the request, and deferring product deliveries to `process_pending`."""
+    return make_settings(DATABASE_URL=database_url, WEBHOOK_PROCESSING=processing)
+
+
+@examples(
     max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -129,3 +147,10 @@ def test_never_a_5xx_never_work_from_an_unverified_delivery(
         assert counts(services) == before  # no delivery recorded, no job, no message
     elif response.status_code == 200:
         assert response.get_json()["outcome"]
+    if response.get_json(silent=True) == {"outcome": "accepted", "detail": ACCEPTED}:
+        # Deferred: deciding it later never fails, whatever the body held.
+        assert process_pending(services) >= 1
+        with services.db.session() as session:
+            assert not session.scalars(
+                select(WebhookDelivery.outcome).where(WebhookDelivery.outcome.in_(["pending", "failed"]))
+            ).all()

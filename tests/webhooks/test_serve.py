@@ -10,6 +10,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,12 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    with running_server(database_url, tmp_path) as started:
+        yield started
+
+
+@contextmanager
+def running_server(database_url: str, tmp_path: Path, **settings: str) -> Iterator[Server]:
     port = free_port()
     log = tmp_path / "serve.log"
     env = {
@@ -80,6 +87,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         "DATA_DIR": str(tmp_path / "var"),
         "WEBHOOK_MAX_BODY_BYTES": "8192",
         "LOG_FORMAT": "json",
+        **settings,
     }
     process = start(
         [
@@ -170,6 +178,26 @@ def test_identical_deliveries_at_once_are_recorded_once(server: Server) -> None:
     assert server.count(WebhookDelivery) == 21  # one for the 20 copies, one each for the 20 new ids
     assert server.count(RenderJob) == 1
     assert (same_outcomes + new_outcomes).count("queued") == 1
+
+
+def test_deferred_deliveries_are_decided_by_the_background_process(database_url: str, tmp_path: Path) -> None:
+    """WEBHOOK_PROCESSING=deferred: answered `accepted` at once, decided by `worn serve`'s background process
+    (which runs for it even with --no-scheduler)."""
+    with running_server(database_url, tmp_path, WEBHOOK_PROCESSING="deferred") as server:
+        assert post(server, "customers/redact", payloads.customers_redact()).json()["outcome"] == (
+            "no_customer_data"  # the shop's first delivery creates it
+        )
+        accepted = [post(server, "products/update", payloads.product(9100 + i)) for i in range(5)]
+        assert [response.json()["outcome"] for response in accepted] == ["accepted"] * 5
+        deadline = time.monotonic() + 30
+        while server.count(RenderJob) < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.count(RenderJob) == 5
+        with server.db.session() as session:
+            outcomes = session.scalars(
+                select(WebhookDelivery.outcome).where(WebhookDelivery.topic == "products/update")
+            )
+            assert sorted(outcomes) == ["queued"] * 5
 
 
 def stream(data: bytes, size: int = 1000) -> Iterator[bytes]:
