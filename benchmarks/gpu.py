@@ -38,6 +38,7 @@ from renderer.diffusion import (
     PlateRecipe,
     RefineItem,
     build_sdxl_pipeline,
+    compile_pipeline,
     cuda_available,
     generate_candidates,
     load_pipeline,
@@ -126,20 +127,6 @@ def timed(
         once()
     samples = ([first] if warmup == 0 else []) + [once() for _ in range(repeats - (warmup == 0))]
     return first, statistics.median(samples), min(samples)
-
-
-def compile_modules(pipeline: Any, how: str, backend: str) -> None:
-    """Compile the UNet (whole, or its repeated transformer blocks) and the VAE encoder and decoder in place.
-
-    Both pipelines share these modules, so compiling once covers refinement and generation.
-    """
-    options = {"fullgraph": True, "dynamic": False, "backend": backend}
-    if how == "regional":
-        pipeline.unet.compile_repeated_blocks(**options)
-    else:
-        pipeline.unet.compile(**options)
-    pipeline.vae.encoder.compile(**options)
-    pipeline.vae.decoder.compile(**options)
 
 
 def main(argv: list[str] | None = None) -> list[Row]:
@@ -288,7 +275,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
     rows: list[Row] = []
     for compiled in ["eager"] + ([] if how == "none" else [how]):
         if compiled != "eager":
-            compile_modules(plates, compiled, args.compile_backend)
+            # The refiner shares the modules. Static shapes: each case's shape is fixed.
+            compile_pipeline(plates, compiled, args.compile_backend, dynamic=False)
         floor_median = None
         for name, run, per in cases:
             if compiled != "eager" and per > 1:

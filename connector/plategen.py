@@ -121,6 +121,7 @@ def generate_for_shop(
             device=device,
             allow_cpu=allow_cpu,
             task="text2image",
+            compile=services.settings.GPU_COMPILE,
         )
         if skip is not None:
             report.recipes.append(RecipeReport(plate.id, skip["code"], detail=skip["reason"]))

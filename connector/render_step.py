@@ -19,6 +19,7 @@ import numpy as np
 import renderer
 from connector.renderjob import PlateInput, RenderedImage, RenderRequest, RenderStep
 from connector.styles import HouseStyle, StyleError
+from renderer.diffusion.loading import Compile
 from renderer.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def _seed(request: RenderRequest, plate_id: str) -> int:
 
 
 def _render(
-    request: RenderRequest, *, device: str = "cpu", models_dir: Path | None = None
+    request: RenderRequest, *, device: str = "cpu", models_dir: Path | None = None, compile: Compile = "none"
 ) -> list[RenderedImage]:
     style = request.style
     product = renderer.load_image(request.photo).pixels
@@ -95,7 +96,8 @@ def _render(
     outcomes = renderer.render(
         product, request.kind, plates, size=request.size, options=render_options(style)
     )
-    refined = _refine(request, outcomes, device, models_dir) if device != "cpu" and style.look.refine else {}
+    refine = device != "cpu" and style.look.refine
+    refined = _refine(request, outcomes, device, models_dir, compile) if refine else {}
     results = []
     for outcome in outcomes:
         report: dict[str, Any] = {**outcome.report.to_dict(), "kind": outcome.kind}
@@ -128,7 +130,11 @@ def _render(
 
 
 def _refine(
-    request: RenderRequest, outcomes: list[renderer.RenderOutcome], device: str, models_dir: Path | None
+    request: RenderRequest,
+    outcomes: list[renderer.RenderOutcome],
+    device: str,
+    models_dir: Path | None,
+    compile: Compile,
 ) -> dict[str, Any]:
     """Refine every offered render of the job in batched GPU calls; return the results by plate."""
     from renderer.diffusion import RefineItem, refine_batch_or_skip
@@ -140,7 +146,7 @@ def _refine(
             items.append(RefineItem(o.image, o.product_alpha, _seed(request, o.plate_id)))
     if not items:
         return {}
-    results = refine_batch_or_skip(items, models_dir=models_dir, device=device)
+    results = refine_batch_or_skip(items, models_dir=models_dir, device=device, compile=compile)
     return {o.plate_id: result for o, result in zip(chosen, results, strict=True)}
 
 
@@ -149,10 +155,13 @@ def cpu_render_step(request: RenderRequest) -> list[RenderedImage]:
     return _render(request)
 
 
-def make_render_step(device: str = "cpu", models_dir: Path | None = None) -> RenderStep:
-    """Return the render step for `device` ("cpu", "cuda", "cuda:N"); GPU devices add diffusion refinement."""
+def make_render_step(
+    device: str = "cpu", models_dir: Path | None = None, compile: Compile = "none"
+) -> RenderStep:
+    """Return the render step for `device` ("cpu", "cuda", "cuda:N"); GPU devices add diffusion refinement
+    (with the pipeline compiled as `compile` says: none, regional or full)."""
     if device == "cpu":
         return cpu_render_step
     if not (device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
         raise InputError(f"--device {device!r}: expected cpu, cuda or cuda:N")
-    return functools.partial(_render, device=device, models_dir=models_dir)
+    return functools.partial(_render, device=device, models_dir=models_dir, compile=compile)

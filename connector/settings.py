@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     STORAGE_URL: str = ""
     TOKEN_ENCRYPTION_KEY: str = ""
     MODELS_DIR: Path | None = None
+    # torch.compile on the GPU worker: none, regional (the UNet's repeated blocks) or full (see README).
+    GPU_COMPILE: Literal["none", "regional", "full"] = "none"
     STYLES_DIR: Path = Path(__file__).resolve().parent.parent / "config" / "house-styles"
     DEFAULT_STYLE: str = "studio"
 
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
     WEBHOOK_MAX_BODY_BYTES: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # inline: a product delivery is decided inside the request (the answer carries the decision);
     # deferred: the request verifies and records it, and `worn serve`'s background process decides it
-    # moments later (several times the deliveries per second on one machine).
+    # moments later (on PostgreSQL about twice the deliveries per second; see README, Benchmarks).
     WEBHOOK_PROCESSING: Literal["inline", "deferred"] = "inline"
     QUEUE_VISIBILITY_SECONDS: int = Field(default=300, ge=1, le=43200)
     QUEUE_MAX_ATTEMPTS: int = Field(default=5, ge=1, le=100)

@@ -60,7 +60,7 @@ def default_render_step(services: Services, device: str = "cpu") -> RenderStep:
     """Return the renderer's step for `device` (imported only when a render job runs)."""
     from connector.render_step import make_render_step
 
-    return make_render_step(device, services.settings.MODELS_DIR)
+    return make_render_step(device, services.settings.MODELS_DIR, services.settings.GPU_COMPILE)
 
 
 class Worker:

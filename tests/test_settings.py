@@ -57,6 +57,8 @@ def test_postgres_urls_use_psycopg3() -> None:
             "setting QUEUE_VISIBILITY_SECONDS: Input should be a valid integer",
         ),
         ("LOG_LEVEL", "LOUD", "setting LOG_LEVEL: Input should be 'DEBUG'"),
+        ("WEBHOOK_PROCESSING", "later", "setting WEBHOOK_PROCESSING: Input should be 'inline' or 'deferred'"),
+        ("GPU_COMPILE", "max", "setting GPU_COMPILE: Input should be 'none', 'regional' or 'full'"),
         ("TOKEN_ENCRYPTION_KEY", "hunter2", "setting TOKEN_ENCRYPTION_KEY: key 1 is not a Fernet key"),
         ("SHOPIFY_API_SECRET", "short", "setting SHOPIFY_API_SECRET: expected the app's client secret"),
     ],

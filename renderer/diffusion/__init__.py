@@ -13,7 +13,9 @@ from renderer.diffusion.generate import (
     generate_plates,
 )
 from renderer.diffusion.loading import (
+    COMPILE_MODES,
     clear_pipeline_cache,
+    compile_pipeline,
     cuda_available,
     load_pipeline,
     model_folder,
@@ -35,6 +37,7 @@ from renderer.diffusion.refine import (
 from renderer.diffusion.throughput import Throughput
 
 __all__ = [
+    "COMPILE_MODES",
     "DEFAULT_NEGATIVE_PROMPT",
     "DEFAULT_PLATE_MODEL",
     "DEFAULT_PROMPT",
@@ -49,6 +52,7 @@ __all__ = [
     "build_sdxl_pipeline",
     "check_composite",
     "clear_pipeline_cache",
+    "compile_pipeline",
     "cuda_available",
     "generate_candidates",
     "generate_plates",

@@ -24,7 +24,15 @@ import numpy as np
 from PIL import Image
 
 from renderer.diffusion.band import Band, band_for, check_composite
-from renderer.diffusion.loading import Task, check_device_name, cuda_available, load_pipeline, resolve_dtype
+from renderer.diffusion.loading import (
+    COMPILE_MODES,
+    Compile,
+    Task,
+    check_device_name,
+    cuda_available,
+    load_pipeline,
+    resolve_dtype,
+)
 from renderer.errors import ConfigError, InputError
 
 DEFAULT_REFINE_MODEL = "sdxl-lightning"
@@ -210,6 +218,7 @@ def refinement_pipeline(
     variant: str | None = None,
     allow_cpu: bool = False,
     task: Task = "inpaint",
+    compile: Compile = "none",
 ) -> tuple[Any, dict[str, str] | None]:
     """Return (the pipeline for `task`, None), or (None, a skip report) when diffusion cannot run here.
 
@@ -225,6 +234,8 @@ def refinement_pipeline(
             "no_torch", "torch and diffusers are not installed (pip install 'worn[gpu]')"
         )
     check_device_name(device)
+    if compile not in COMPILE_MODES:
+        raise ConfigError(f"compile must be one of {', '.join(COMPILE_MODES)}, got {compile!r}")
     if device == "auto":
         device = "cuda" if cuda_available() else "cpu"
     elif device != "cpu" and not cuda_available():
@@ -239,7 +250,10 @@ def refinement_pipeline(
         )
     resolve_dtype(device, dtype)
     try:
-        return load_pipeline(models_dir, model, task=task, device=device, dtype=dtype, variant=variant), None
+        pipeline = load_pipeline(
+            models_dir, model, task=task, device=device, dtype=dtype, variant=variant, compile=compile
+        )
+        return pipeline, None
     except ConfigError as exc:
         return None, _skip_report("no_weights", str(exc))
 
@@ -254,6 +268,7 @@ def refine_or_skip(
     dtype: str | None = None,
     variant: str | None = None,
     allow_cpu: bool = False,
+    compile: Compile = "none",
     band_px: int = 16,
     steps: int = 4,
     seed: int = 0,
@@ -267,7 +282,13 @@ def refine_or_skip(
     """
     check_composite(image, product_alpha)
     pipeline, skip = refinement_pipeline(
-        models_dir=models_dir, model=model, device=device, dtype=dtype, variant=variant, allow_cpu=allow_cpu
+        models_dir=models_dir,
+        model=model,
+        device=device,
+        dtype=dtype,
+        variant=variant,
+        allow_cpu=allow_cpu,
+        compile=compile,
     )
     if skip is not None:
         return RefineResult(image=image, report=skip)
@@ -286,13 +307,20 @@ def refine_batch_or_skip(
     band_px: int = 16,
     steps: int = 4,
     max_batch: int = 4,
+    compile: Compile = "none",
     **options: Any,
 ) -> list[RefineResult]:
     """Refine several composites in batched pipeline calls, or return each unchanged with the skip reason."""
     for item in items:
         check_composite(item.image, item.product_alpha)
     pipeline, skip = refinement_pipeline(
-        models_dir=models_dir, model=model, device=device, dtype=dtype, variant=variant, allow_cpu=allow_cpu
+        models_dir=models_dir,
+        model=model,
+        device=device,
+        dtype=dtype,
+        variant=variant,
+        allow_cpu=allow_cpu,
+        compile=compile,
     )
     if skip is not None:
         return [RefineResult(image=item.image, report=dict(skip)) for item in items]

@@ -13,13 +13,16 @@ from diffusers import StableDiffusionXLInpaintPipeline, StableDiffusionXLPipelin
 from renderer.diffusion import (
     build_sdxl_pipeline,
     clear_pipeline_cache,
+    compile_pipeline,
     cuda_available,
     load_pipeline,
+    refine,
+    refinement_pipeline,
     resolve_device,
     resolve_dtype,
 )
 from renderer.errors import ConfigError
-from tests.renderer.diffusion_helpers import tiny_models_dir
+from tests.renderer.diffusion_helpers import composite, tiny_models_dir
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +166,50 @@ def test_devices_and_precisions_are_checked():
 def test_asking_for_cuda_without_one_is_a_config_error(models_dir):
     with pytest.raises(ConfigError, match="no CUDA device"):
         load_pipeline(models_dir, "sdxl-base-tiny", task="text2image", device="cuda")
+
+
+# --- torch.compile (GPU_COMPILE) ----------------------------------------------------------------------
+
+
+def compiled_modules(module: torch.nn.Module) -> int:
+    """Count the submodules torch.compile has wrapped in place (Module.compile sets _compiled_call_impl)."""
+    return sum(getattr(m, "_compiled_call_impl", None) is not None for m in module.modules())
+
+
+def test_compile_on_load_is_applied_once_and_shared_between_tasks(models_dir):
+    plates = load_pipeline(models_dir, "sdxl-base-tiny", task="text2image", compile="regional")
+    blocks = compiled_modules(plates.unet)
+    # The repeated transformer blocks, not the UNet as a whole; the VAE's encoder and decoder whole.
+    assert blocks >= 2 and plates.unet._compiled_call_impl is None
+    assert compiled_modules(plates.vae) == 2
+    refiner = load_pipeline(models_dir, "sdxl-base-tiny", task="inpaint", compile="regional")
+    assert refiner.unet is plates.unet and compiled_modules(refiner.unet) == blocks  # not compiled twice
+    with pytest.raises(ConfigError, match="compiled 'regional' already, not 'full'"):
+        load_pipeline(models_dir, "sdxl-base-tiny", task="inpaint", compile="full")
+
+
+def test_without_compile_nothing_is_wrapped_and_a_bad_mode_is_refused(models_dir):
+    plates = load_pipeline(models_dir, "sdxl-base-tiny", task="text2image")
+    assert compiled_modules(plates.unet) == compiled_modules(plates.vae) == 0
+    with pytest.raises(ConfigError, match="compile must be one of none, regional, full, got 'fast'"):
+        compile_pipeline(plates, "fast")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="compile must be one of"):
+        refinement_pipeline(models_dir=models_dir, device="cpu", allow_cpu=True, compile="fast")  # type: ignore[arg-type]
+
+
+def test_the_compiled_graphs_capture_whole_and_refine_as_eager(models_dir):
+    """fullgraph=True: a graph break in the UNet's blocks or the VAE (a diffusers or torch upgrade) fails
+    here on CPU rather than on the GPU worker. The "eager" backend runs the captured graphs as they are."""
+    image, alpha = composite()
+    options = {"band_px": 4, "steps": 2, "crop_size": 64, "seed": 3}
+    eager = load_pipeline(models_dir, "sdxl-inpaint-tiny", task="inpaint")
+    expected = refine(image, alpha, pipeline=eager, **options)
+    clear_pipeline_cache()
+    pipeline = load_pipeline(models_dir, "sdxl-inpaint-tiny", task="inpaint")
+    compile_pipeline(pipeline, "regional", backend="eager")
+    try:
+        result = refine(image, alpha, pipeline=pipeline, **options)
+    finally:
+        torch._dynamo.reset()
+    assert result.refined and expected.refined
+    assert np.abs(result.image.astype(int) - expected.image.astype(int)).max() <= 1
