@@ -1,7 +1,8 @@
 -- wrk script for benchmarks/webhooks.py: replay pre-signed Shopify deliveries, each exactly once.
--- Usage: wrk -t1 -cN -dS -s webhooks_wrk.lua URL -- REQUESTS_FILE
+-- Usage: wrk -t1 -cN -dS -s webhooks_wrk.lua URL -- REQUESTS_FILE THREADS [wrap]
 -- REQUESTS_FILE holds raw HTTP/1.1 requests separated by "\0\n" (HMAC cannot be computed in wrk's Lua).
--- Each thread takes every k-th request; past the end it sends nothing new (wrk then reports fewer requests).
+-- Each thread takes every k-th request; past the end it sends nothing new (wrk then reports fewer requests),
+-- or, with "wrap", starts over (for a server that records nothing, such as benchmarks/webhook_floor.py).
 
 local threads = {}
 
@@ -26,10 +27,14 @@ function init(args)
     start = stop + 2
   end
   sent, ok, other, exhausted = 0, 0, 0, 0
+  wrap = args[3] == "wrap"
 end
 
 function request()
   sent = sent + 1
+  if wrap then
+    return requests[(sent - 1) % #requests + 1]
+  end
   if sent > #requests then
     exhausted = exhausted + 1
     return wrk.format("GET", "/healthz")

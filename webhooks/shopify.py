@@ -50,6 +50,7 @@ from connector.intake import mark_deleted, process_product
 from connector.logs import log_context
 from connector.models import Shop, StyleVersion, UTCDateTime, WebhookDelivery, utcnow
 from connector.services import Services
+from connector.settings import Settings
 from connector.shops import ensure_shop
 from connector.snapshot import ProductSnapshot, product_gid_of
 from renderer.errors import InputError
@@ -452,15 +453,12 @@ def _read_body(limit: int) -> bytes:
     return body
 
 
-@bp.post("/webhooks")
-@bp.post("/webhooks/<path:alias>")
-def receive(alias: str | None = None) -> Response:
-    """Receive one Shopify delivery (any topic)."""
-    started = time.perf_counter()
-    services: Services = current_app.extensions["worn"]
-    settings = services.settings
-    body = _read_body(settings.WEBHOOK_MAX_BODY_BYTES)
+def read_verified(settings: Settings) -> tuple[Delivery, str] | Response:
+    """Read the request's body once and verify it; return (the delivery, the body) or the refusal to answer.
 
+    Everything a delivery goes through before Worn's database is touched (the benchmark's floor).
+    """
+    body = _read_body(settings.WEBHOOK_MAX_BODY_BYTES)
     headers = dict(request.headers)
     absent = missing_headers(headers)
     if absent:
@@ -483,9 +481,22 @@ def receive(alias: str | None = None) -> Response:
     if not verified.ok:
         return _refuse(verified.response.status, verified.log.code, verified.log.detail.split(".")[0])
     try:
-        delivery = delivery_from_headers(headers)
+        return delivery_from_headers(headers), text
     except HeaderError as exc:
         return _refuse(400, "bad_header", str(exc))
+
+
+@bp.post("/webhooks")
+@bp.post("/webhooks/<path:alias>")
+def receive(alias: str | None = None) -> Response:
+    """Receive one Shopify delivery (any topic)."""
+    started = time.perf_counter()
+    services: Services = current_app.extensions["worn"]
+    settings = services.settings
+    verified = read_verified(settings)
+    if isinstance(verified, Response):
+        return verified
+    delivery, text = verified
 
     payload = _parse(text)
     deferred = (
@@ -543,5 +554,6 @@ __all__ = [
     "bp",
     "process",
     "process_pending",
+    "read_verified",
     "receive",
 ]

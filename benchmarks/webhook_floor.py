@@ -1,0 +1,67 @@
+"""The receiver without its database, under `worn serve`'s gunicorn: the floor of a verified delivery.
+
+POST /webhooks runs exactly what Worn's receiver runs before it touches the database (read the body once,
+check the headers, verify the HMAC with shopify_app, parse the headers and the JSON body) and answers 200;
+GET /healthz is the same no-op as Worn's. `benchmarks/webhooks.py` starts it to show how much of the no-op
+ceiling verification alone leaves.
+
+Run: PYTHONPATH=. python benchmarks/webhook_floor.py --port 8001 [--workers 2 --threads 4]
+(DATABASE_URL must name a migrated database: `worn serve` checks it before starting.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from flask import Flask, Response
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from connector.settings import Settings, load_settings  # noqa: E402
+from webhooks import health  # noqa: E402
+from webhooks.serve import Hooks, serve  # noqa: E402
+from webhooks.shopify import _parse, read_verified  # noqa: E402
+
+
+def create_floor_app(settings: Settings) -> Flask:
+    """Return a Flask app whose /webhooks verifies a delivery and does nothing else."""
+    app = Flask(__name__)
+    app.register_blueprint(health.bp)
+
+    @app.post("/webhooks")
+    def verify_only() -> Response:
+        verified = read_verified(settings)
+        if isinstance(verified, Response):
+            return verified
+        delivery, text = verified
+        outcome = "verified" if _parse(text) is not None else "malformed"
+        return Response(
+            json.dumps({"outcome": outcome, "detail": delivery.webhook_id}), mimetype="application/json"
+        )
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    settings = load_settings()
+    serve(
+        settings,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        hooks=Hooks(),
+        app_factory=lambda: create_floor_app(settings),
+    )
+
+
+if __name__ == "__main__":
+    main()
