@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -369,8 +370,9 @@ def _inpaint(pipeline: Any, parameters: Any, chunk: list[_Prepared], options: _O
 
     width, height = chunk[0].model_size
     generators = [torch.Generator(device=pipeline.device).manual_seed(entry.item.seed) for entry in chunk]
+    prompt = _prompt_arguments(pipeline, parameters, options, len(chunk))
     kwargs: dict[str, Any] = {
-        "prompt": [options.prompt] * len(chunk),
+        **prompt,
         "image": [entry.crop for entry in chunk],
         "mask_image": [entry.mask for entry in chunk],
         "height": height,
@@ -382,9 +384,52 @@ def _inpaint(pipeline: Any, parameters: Any, chunk: list[_Prepared], options: _O
     }
     if "strength" in parameters:
         kwargs["strength"] = options.strength
-    if options.guidance > 1.0 and "negative_prompt" in parameters:
-        kwargs["negative_prompt"] = [options.negative_prompt] * len(chunk)
     return np.asarray(pipeline(**kwargs).images)
+
+
+#: A worker refines with one prompt: its SDXL embeddings (two CLIP text encoders, run on every call
+#: otherwise) are computed once per text encoder, prompt and guidance, and kept while the encoder lives.
+_PROMPT_EMBEDDINGS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str | None, str], tuple[Any, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+_PROMPT_EMBEDDINGS_PER_ENCODER = 8
+
+
+def _prompt_arguments(pipeline: Any, parameters: Any, options: _Options, batch: int) -> dict[str, Any]:
+    """Return the pipeline call's prompt arguments for `batch` crops: cached embeddings where the pipeline
+    takes them (SDXL: `prompt_embeds` and `pooled_prompt_embeds`), the prompt text otherwise."""
+    negative = options.negative_prompt if options.guidance > 1.0 and "negative_prompt" in parameters else None
+    encoder = getattr(pipeline, "text_encoder_2", None) or getattr(pipeline, "text_encoder", None)
+    takes_embeddings = {"prompt_embeds", "pooled_prompt_embeds"} <= set(parameters)
+    if encoder is None or not takes_embeddings or not hasattr(pipeline, "encode_prompt"):
+        text: dict[str, Any] = {"prompt": [options.prompt] * batch}
+        if negative is not None:
+            text["negative_prompt"] = [negative] * batch
+        return text
+    import torch
+
+    cached = _PROMPT_EMBEDDINGS.setdefault(encoder, {})
+    key = (options.prompt, negative, str(pipeline.device))
+    if key not in cached:
+        with torch.no_grad():
+            cached[key] = pipeline.encode_prompt(
+                prompt=options.prompt,
+                device=pipeline.device,
+                num_images_per_prompt=1,
+                do_classifier_free_guidance=options.guidance > 1.0,
+                negative_prompt=negative,
+            )
+        while len(cached) > _PROMPT_EMBEDDINGS_PER_ENCODER:
+            cached.pop(next(iter(cached)))
+    embeds, negative_embeds, pooled, negative_pooled = cached[key]
+    arguments = {
+        "prompt_embeds": embeds.repeat(batch, 1, 1),
+        "pooled_prompt_embeds": pooled.repeat(batch, 1),
+    }
+    if options.guidance > 1.0 and negative_embeds is not None:
+        arguments["negative_prompt_embeds"] = negative_embeds.repeat(batch, 1, 1)
+        arguments["negative_pooled_prompt_embeds"] = negative_pooled.repeat(batch, 1)
+    return arguments
 
 
 def _paste(

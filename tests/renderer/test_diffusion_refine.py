@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+import renderer.diffusion.refine  # noqa: F401  (the module, behind the package's `refine` function)
 from renderer.diffusion import (
+    DEFAULT_PROMPT,
     RefineItem,
     band_for,
     build_sdxl_pipeline,
@@ -20,6 +24,8 @@ from renderer.diffusion import (
 )
 from renderer.errors import ConfigError, InputError
 from tests.renderer.diffusion_helpers import composite, eroded_product_mask, tiny_models_dir
+
+refine_module = sys.modules["renderer.diffusion.refine"]
 
 # Tiny pipelines work at 64×64; a 32 px band on a ~60 px crop is in proportion to 16 px on a 1024² crop.
 TINY = {"band_px": 4, "steps": 4, "crop_size": 64}
@@ -257,3 +263,50 @@ def test_misconfiguration_is_not_mistaken_for_missing_weights(models_dir):
         )
     with pytest.raises(InputError, match="product_alpha"):
         refine_or_skip(image, alpha[:10], models_dir=models_dir)
+
+
+# --- the prompt's embeddings, computed once -----------------------------------------------------------
+
+
+def text_prompt(pipeline, parameters, options, batch):
+    """What refinement passed before the embeddings were cached: the prompt as text, for every crop."""
+    arguments = {"prompt": [options.prompt] * batch}
+    if options.guidance > 1.0:
+        arguments["negative_prompt"] = [options.negative_prompt] * batch
+    return arguments
+
+
+@pytest.mark.parametrize("guidance", [0.0, 3.0])
+def test_cached_prompt_embeddings_refine_as_the_prompt_text_does(latent_blend, monkeypatch, guidance):
+    image_a, alpha_a = composite()
+    image_b, alpha_b = composite(100, 90, centre=(50, 45), radius=14)
+    items = [
+        RefineItem(image_a, alpha_a, 1),
+        RefineItem(image_b, alpha_b, 2),
+        RefineItem(image_a, alpha_a, 3),
+    ]
+    refine_module._PROMPT_EMBEDDINGS.clear()
+    cached = refine_batch(items, pipeline=latent_blend, guidance=guidance, **TINY)
+    with monkeypatch.context() as patch:
+        patch.setattr(refine_module, "_prompt_arguments", text_prompt)
+        as_text = refine_batch(items, pipeline=latent_blend, guidance=guidance, **TINY)
+    for with_embeddings, with_text in zip(cached, as_text, strict=True):
+        assert with_embeddings.refined and with_text.refined
+        # The text encoders see one prompt instead of a batch of copies: rounding may differ by a level.
+        assert np.abs(with_embeddings.image.astype(int) - with_text.image).max() <= 1
+
+
+def test_the_text_encoders_run_once_per_prompt(latent_blend, monkeypatch):
+    refine_module._PROMPT_EMBEDDINGS.clear()
+    calls = []
+    encode = latent_blend.encode_prompt
+    monkeypatch.setattr(
+        latent_blend, "encode_prompt", lambda **kw: calls.append(kw["prompt"]) or encode(**kw)
+    )
+    image, alpha = composite()
+    for seed in range(3):
+        refine(image, alpha, pipeline=latent_blend, seed=seed, **TINY)
+    refine(image, alpha, pipeline=latent_blend, seed=0, prompt="gold on skin", **TINY)
+    refine(image, alpha, pipeline=latent_blend, seed=1, prompt="gold on skin", **TINY)
+    # The pipeline's own call passes the embeddings back through encode_prompt (prompt None): no encoding.
+    assert [prompt for prompt in calls if prompt is not None] == [DEFAULT_PROMPT, "gold on skin"]
