@@ -389,9 +389,9 @@ def _inpaint(pipeline: Any, parameters: Any, chunk: list[_Prepared], options: _O
 
 #: A worker refines with one prompt: its SDXL embeddings (two CLIP text encoders, run on every call
 #: otherwise) are computed once per text encoder, prompt and guidance, and kept while the encoder lives.
-_PROMPT_EMBEDDINGS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str | None, str], tuple[Any, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
+_PROMPT_EMBEDDINGS: weakref.WeakKeyDictionary[
+    Any, dict[tuple[str, str | None, bool, str], tuple[Any, ...]]
+] = weakref.WeakKeyDictionary()
 _PROMPT_EMBEDDINGS_PER_ENCODER = 8
 
 
@@ -409,7 +409,7 @@ def _prompt_arguments(pipeline: Any, parameters: Any, options: _Options, batch: 
     import torch
 
     cached = _PROMPT_EMBEDDINGS.setdefault(encoder, {})
-    key = (options.prompt, negative, str(pipeline.device))
+    key = (options.prompt, negative, options.guidance > 1.0, str(pipeline.device))
     if key not in cached:
         with torch.no_grad():
             cached[key] = pipeline.encode_prompt(
