@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from connector.settings import Settings, load_settings  # noqa: E402
 from webhooks import health  # noqa: E402
 from webhooks.serve import Hooks, serve  # noqa: E402
-from webhooks.shopify import _parse, read_verified  # noqa: E402
+from webhooks.shopify import parse_payload, read_verified  # noqa: E402
 
 
 def create_floor_app(settings: Settings) -> Flask:
@@ -38,7 +38,7 @@ def create_floor_app(settings: Settings) -> Flask:
         if isinstance(verified, Response):
             return verified
         delivery, text = verified
-        outcome = "verified" if _parse(text) is not None else "malformed"
+        outcome = "verified" if parse_payload(text) is not None else "malformed"
         return Response(
             json.dumps({"outcome": outcome, "detail": delivery.webhook_id}), mimetype="application/json"
         )

@@ -48,7 +48,7 @@ from connector.compliance import NO_CUSTOMER_DATA, request_redaction, uninstall_
 from connector.db import DatabaseUnavailable
 from connector.intake import mark_deleted, process_product
 from connector.logs import log_context
-from connector.models import Shop, StyleVersion, UTCDateTime, WebhookDelivery, utcnow
+from connector.models import Shop, StyleVersion, WebhookDelivery, utcnow
 from connector.services import Services
 from connector.settings import Settings
 from connector.shops import ensure_shop
@@ -206,6 +206,39 @@ def _handle(ctx: Context, payload: Any) -> Outcome:
         return Outcome("malformed", str(exc), 400, product_gid_of(payload))
 
 
+# --- recording a delivery ------------------------------------------------------------------------------
+
+#: The columns that say which delivery a row is (all but its shop and what became of it).
+_DELIVERY_COLUMNS = (
+    "webhook_id",
+    "event_id",
+    "topic",
+    "api_version",
+    "triggered_at",
+    "received_at",
+    "source",
+)
+
+
+def _delivery_values(delivery: Delivery) -> dict[str, Any]:
+    """Return the values of `_DELIVERY_COLUMNS` for a delivery received now."""
+    return {
+        "webhook_id": delivery.webhook_id,
+        "event_id": delivery.event_id,
+        "topic": delivery.topic,
+        "api_version": delivery.api_version,
+        "triggered_at": delivery.triggered_at,
+        "received_at": utcnow(),
+        "source": delivery.source,
+    }
+
+
+def _insert_once(dialect: str) -> Any:
+    """Return an INSERT into webhook_deliveries that inserts nothing when the webhook id is recorded."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(WebhookDelivery).on_conflict_do_nothing(index_elements=["webhook_id"])
+
+
 # --- deferred processing (WEBHOOK_PROCESSING=deferred) ---------------------------------------------------
 #
 # The request verifies the delivery and records it, body included, as "pending" in one INSERT; the
@@ -221,37 +254,14 @@ DEFERRABLE = frozenset({"products/create", "products/update", "products/delete"}
 
 @cache
 def _accept_sql(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    columns = (
-        "shop_id",
-        "webhook_id",
-        "event_id",
-        "topic",
-        "api_version",
-        "triggered_at",
-        "received_at",
-        "source",
-        "outcome",
-        "payload",
-    )
+    columns = ("shop_id", *_DELIVERY_COLUMNS, "outcome", "payload")
     row = select(
         Shop.id,
-        bindparam("webhook_id", type_=String),
-        bindparam("event_id", type_=String),
-        bindparam("topic", type_=String),
-        bindparam("api_version", type_=String),
-        bindparam("triggered_at", type_=UTCDateTime()),
-        bindparam("received_at", type_=UTCDateTime()),
-        bindparam("source", type_=String),
+        *(bindparam(name, type_=WebhookDelivery.__table__.c[name].type) for name in _DELIVERY_COLUMNS),
         literal(PENDING, String),
         bindparam("payload", type_=Text),
     ).where(Shop.domain == bindparam("domain"))
-    return (
-        insert(WebhookDelivery)
-        .from_select(columns, row)
-        .on_conflict_do_nothing(index_elements=["webhook_id"])
-        .returning(WebhookDelivery.id)
-    )
+    return _insert_once(dialect).from_select(columns, row).returning(WebhookDelivery.id)
 
 
 def accept(services: Services, delivery: Delivery, body: str) -> int | None:
@@ -260,17 +270,7 @@ def accept(services: Services, delivery: Delivery, body: str) -> int | None:
     None when nothing was recorded: its webhook id is recorded already, or its shop is new to Worn. The
     caller then processes it at once, which answers the duplicate or creates the shop.
     """
-    values = {
-        "domain": delivery.shop_domain,
-        "webhook_id": delivery.webhook_id,
-        "event_id": delivery.event_id,
-        "topic": delivery.topic,
-        "api_version": delivery.api_version,
-        "triggered_at": delivery.triggered_at,
-        "received_at": utcnow(),
-        "source": delivery.source,
-        "payload": body,
-    }
+    values = {**_delivery_values(delivery), "domain": delivery.shop_domain, "payload": body}
     with services.db.transaction() as conn:
         return conn.execute(_accept_sql(services.db.dialect), values).scalar()  # type: ignore[no-any-return]
 
@@ -328,7 +328,7 @@ def _process_pending_one(services: Services, delivery_id: int) -> None:
             row.source,
         )
         with log_context(shop=shop.id, delivery=delivery.webhook_id):
-            outcome = _handle(Context(services, session, shop, delivery), _parse(row.payload or ""))
+            outcome = _handle(Context(services, session, shop, delivery), parse_payload(row.payload or ""))
             row.outcome, row.detail = outcome.code, outcome.detail[:4000]
             row.product_gid, row.payload = outcome.product_gid, None
             log.info(
@@ -348,7 +348,7 @@ def _fail(services: Services, delivery_id: int, exc: Exception) -> None:
             row.outcome, row.detail = "failed", f"{type(exc).__name__}: {exc}"[:4000]
 
 
-def _parse(text: str) -> dict[str, Any] | None:
+def parse_payload(text: str) -> dict[str, Any] | None:
     """Return the body as a JSON object, or None when it is not one."""
     try:
         payload = json.loads(text)
@@ -358,18 +358,9 @@ def _parse(text: str) -> dict[str, Any] | None:
 
 
 # The shop with its current style version (but not the version's document) in one query, built once.
-_SHOP_SQL = (
-    select(Shop)
-    .where(Shop.domain == bindparam("domain"))
-    .options(joinedload(Shop.style_version).defer(StyleVersion.document))
-)
-
-
-_SHOP_BY_ID_SQL = (
-    select(Shop)
-    .where(Shop.id == bindparam("id"))
-    .options(joinedload(Shop.style_version).defer(StyleVersion.document))
-)
+_WITH_STYLE = joinedload(Shop.style_version).defer(StyleVersion.document)
+_SHOP_SQL = select(Shop).where(Shop.domain == bindparam("domain")).options(_WITH_STYLE)
+_SHOP_BY_ID_SQL = select(Shop).where(Shop.id == bindparam("id")).options(_WITH_STYLE)
 
 
 def _shop(session: Session, delivery: Delivery) -> Shop:
@@ -380,24 +371,10 @@ def _shop(session: Session, delivery: Delivery) -> Shop:
 
 @cache
 def _record_sql(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    columns = (
-        "shop_id",
-        "webhook_id",
-        "event_id",
-        "topic",
-        "api_version",
-        "triggered_at",
-        "received_at",
-        "source",
-        "outcome",
-        "detail",
-        "product_gid",
-    )
+    columns = ("shop_id", *_DELIVERY_COLUMNS, "outcome", "detail", "product_gid")
     return (
-        insert(WebhookDelivery)
+        _insert_once(dialect)
         .values({name: bindparam(name) for name in columns})
-        .on_conflict_do_nothing(index_elements=["webhook_id"])
         .returning(WebhookDelivery.id)
     )
 
@@ -409,14 +386,8 @@ def _record(session: Session, shop: Shop, delivery: Delivery, outcome: Outcome) 
     (on PostgreSQL after waiting for the first to commit) inserts nothing.
     """
     values = {
+        **_delivery_values(delivery),
         "shop_id": shop.id,
-        "webhook_id": delivery.webhook_id,
-        "event_id": delivery.event_id,
-        "topic": delivery.topic,
-        "api_version": delivery.api_version,
-        "triggered_at": delivery.triggered_at,
-        "received_at": utcnow(),
-        "source": delivery.source,
         "outcome": outcome.code,
         "detail": outcome.detail[:4000],
         "product_gid": outcome.product_gid,
@@ -498,7 +469,7 @@ def receive(alias: str | None = None) -> Response:
         return verified
     delivery, text = verified
 
-    payload = _parse(text)
+    payload = parse_payload(text)
     deferred = (
         payload is not None and settings.WEBHOOK_PROCESSING == "deferred" and delivery.topic in DEFERRABLE
     )
@@ -552,6 +523,7 @@ __all__ = [
     "Outcome",
     "accept",
     "bp",
+    "parse_payload",
     "process",
     "process_pending",
     "read_verified",

@@ -281,8 +281,8 @@ def refine_or_skip(
     "reason": ...}`` and ``image`` is the input array itself (see `refinement_pipeline` for the codes).
     Bad input still raises InputError.
     """
-    check_composite(image, product_alpha)
-    pipeline, skip = refinement_pipeline(
+    return refine_batch_or_skip(
+        [RefineItem(image, product_alpha, seed)],
         models_dir=models_dir,
         model=model,
         device=device,
@@ -290,10 +290,10 @@ def refine_or_skip(
         variant=variant,
         allow_cpu=allow_cpu,
         compile=compile,
-    )
-    if skip is not None:
-        return RefineResult(image=image, report=skip)
-    return refine(image, product_alpha, pipeline=pipeline, band_px=band_px, steps=steps, seed=seed, **options)
+        band_px=band_px,
+        steps=steps,
+        **options,
+    )[0]
 
 
 def refine_batch_or_skip(

@@ -65,3 +65,14 @@ def counts(services: Services) -> tuple[int, int, int]:
         deliveries = session.scalar(select(func.count()).select_from(WebhookDelivery)) or 0
         jobs = session.scalar(select(func.count()).select_from(RenderJob)) or 0
     return deliveries, jobs, services.queue.depth("render")
+
+
+def deliveries(services: Services) -> list[WebhookDelivery]:
+    """Return every recorded delivery, oldest first."""
+    with services.db.session() as session:
+        return list(session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
+
+
+def outcome(response: Any) -> str:
+    """Return the outcome code of the receiver's JSON answer."""
+    return str(response.get_json()["outcome"])

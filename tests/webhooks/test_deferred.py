@@ -16,14 +16,12 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
-from connector.models import WebhookDelivery
 from connector.services import Services
 from connector.settings import Settings
 from tests.support.moto import free_port
 from tests.webhooks import payloads
-from tests.webhooks.conftest import Shopify, counts
+from tests.webhooks.conftest import Shopify, counts, deliveries, outcome
 from webhooks import shopify as receiver
 from webhooks.app import create_app
 from webhooks.background import process_deliveries
@@ -44,19 +42,10 @@ def known(shopify: Shopify) -> Shopify:
     return shopify
 
 
-def rows(services: Services) -> list[WebhookDelivery]:
-    with services.db.session() as session:
-        return list(session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
-
-
-def outcome(response: Any) -> str:
-    return str(response.get_json()["outcome"])
-
-
 def test_a_product_delivery_is_accepted_then_decided(known: Shopify, services: Services) -> None:
     response = known.send("products/create", payloads.product(8001, updated_at=T0), event_id="e-8001")
     assert (response.status_code, outcome(response)) == (200, "accepted")
-    pending = rows(services)[-1]
+    pending = deliveries(services)[-1]
     assert (pending.outcome, pending.topic, pending.event_id, pending.source) == (
         "pending",
         "products/create",
@@ -67,7 +56,7 @@ def test_a_product_delivery_is_accepted_then_decided(known: Shopify, services: S
     assert counts(services) == (2, 0, 0)  # recorded, nothing decided yet
 
     assert receiver.process_pending(services) == 1
-    decided = rows(services)[-1]
+    decided = deliveries(services)[-1]
     assert (decided.outcome, decided.product_gid, decided.payload) == (
         "queued",
         "gid://shopify/Product/8001",
@@ -101,7 +90,7 @@ def test_out_of_order_and_loop_guard_hold(known: Shopify, services: Services) ->
     for body in (newer, older, same_photo):
         assert outcome(known.send("products/update", body)) == "accepted"
     assert receiver.process_pending(services) == 3
-    assert [row.outcome for row in rows(services)[1:]] == ["queued", "stale", "unchanged"]
+    assert [row.outcome for row in deliveries(services)[1:]] == ["queued", "stale", "unchanged"]
     assert counts(services) == (4, 1, 1)
 
 
@@ -113,7 +102,7 @@ def test_bodies_that_do_not_parse_and_other_topics_are_decided_at_once(
     assert (response.status_code, outcome(response)) == (400, "malformed")
     assert outcome(known.send("customers/redact", payloads.customers_redact())) == "no_customer_data"
     assert outcome(known.send("app/uninstalled", payloads.shop_resource())) == "uninstalled"
-    assert "pending" not in [row.outcome for row in rows(services)]
+    assert "pending" not in [row.outcome for row in deliveries(services)]
 
 
 def test_a_failing_handler_is_recorded_and_the_others_go_on(
@@ -130,7 +119,7 @@ def test_a_failing_handler_is_recorded_and_the_others_go_on(
     known.send("products/update", payloads.product(8005))
     known.send("products/update", payloads.product(8006))
     assert receiver.process_pending(services) == 2
-    failed, decided = rows(services)[1:]
+    failed, decided = deliveries(services)[1:]
     assert (failed.outcome, failed.detail) == ("failed", "RuntimeError: a bug met a product")
     assert json.loads(failed.payload or "{}")["id"] == 8005  # kept, to be looked at
     assert decided.outcome == "queued"
@@ -157,7 +146,7 @@ def test_two_processors_decide_each_delivery_once(known: Shopify, services: Serv
         thread.join(60)
     assert errors == []
     assert counts(services) == (41, 40, 40)
-    assert {row.outcome for row in rows(services)[1:]} == {"queued"}
+    assert {row.outcome for row in deliveries(services)[1:]} == {"queued"}
 
 
 def test_the_processor_thread_decides_as_deliveries_arrive(known: Shopify, services: Services) -> None:
@@ -219,4 +208,4 @@ def test_the_lambda_deployment_decides_inline_and_its_schedule_drains(
         if lambdas._services is not None:
             lambdas._services.close()
         lambdas._services = None
-    assert rows(services)[-1].outcome == "queued"
+    assert deliveries(services)[-1].outcome == "queued"

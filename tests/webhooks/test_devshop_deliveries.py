@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +25,7 @@ from tests.devshop.devshop_support import (
     settle,
     start_devshop,
 )
-from tests.support.moto import free_port
-from tests.webhooks.test_serve import start, stop, wait_until_up
+from tests.webhooks.test_serve import running_server
 
 
 @dataclass
@@ -46,42 +44,13 @@ class Stack:
 
 @pytest.fixture
 def stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
-    port = free_port()
-    log = tmp_path / "serve.log"
-    process = start(
-        [
-            sys.executable,
-            "-m",
-            "webhooks.cli",
-            "serve",
-            "--no-scheduler",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-        ],
-        {
-            "DATABASE_URL": database_url,
-            "DATA_DIR": str(tmp_path / "var"),
-            "SHOPIFY_API_KEY": API_KEY,
-            "SHOPIFY_API_SECRET": API_SECRET,
-        },
-        log,
-    )
-    app_url = f"http://127.0.0.1:{port}"
-    db = Database(database_url)
-    devshop = None
-    try:
-        wait_until_up(app_url, process, log)
-        devshop = start_devshop(app_webhook_url=f"{app_url}/webhooks")
-        yield Stack(devshop, db, app_url)
-    finally:
-        if devshop is not None:
+    settings = {"SHOPIFY_API_KEY": API_KEY, "SHOPIFY_API_SECRET": API_SECRET}
+    with running_server(database_url, tmp_path, **settings) as server:
+        devshop = start_devshop(app_webhook_url=f"{server.url}/webhooks")
+        try:
+            yield Stack(devshop, server.db, server.url)
+        finally:
             devshop.stop()
-        assert stop(process) == 0, log.read_text()
-        db.dispose()
 
 
 def photo(color: tuple[int, int, int]) -> dict[str, str]:

@@ -9,7 +9,9 @@ from tests.webhooks import payloads
 from tests.webhooks.conftest import counts
 
 
-def test_the_floor_verifies_like_the_receiver_and_records_nothing(settings: Settings, services: Services) -> None:
+def test_the_floor_verifies_like_the_receiver_and_records_nothing(
+    settings: Settings, services: Services
+) -> None:
     client = create_floor_app(settings).test_client()
     body = payloads.encode(payloads.product(9501))
     head = payloads.headers("products/update", body, webhook_id="floor-1")

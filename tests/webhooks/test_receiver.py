@@ -13,26 +13,17 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from connector.models import Product, RenderJob, Shop, WebhookDelivery
+from connector.models import Product, RenderJob, Shop
 from connector.queue import MAINTENANCE
 from connector.services import Services
 from connector.settings import Settings
 from tests.support.moto import free_port
 from tests.webhooks import payloads
-from tests.webhooks.conftest import Shopify, counts
+from tests.webhooks.conftest import Shopify, counts, deliveries, outcome
 from webhooks.app import create_app
 
 T0 = dt.datetime(2025, 8, 22, 10, 0, tzinfo=dt.UTC)
 NEW_SECRET = "shpss_rotated0123456789abcdef0123456789"
-
-
-def deliveries(services: Services) -> list[WebhookDelivery]:
-    with services.db.session() as session:
-        return list(session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
-
-
-def outcome(response: Any) -> str:
-    return str(response.get_json()["outcome"])
 
 
 def test_products_create_is_recorded_and_queued(shopify: Shopify, services: Services) -> None:

@@ -74,7 +74,7 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
-    with running_server(database_url, tmp_path) as started:
+    with running_server(database_url, tmp_path, WEBHOOK_MAX_BODY_BYTES="8192") as started:
         yield started
 
 
@@ -85,7 +85,6 @@ def running_server(database_url: str, tmp_path: Path, **settings: str) -> Iterat
     env = {
         "DATABASE_URL": database_url,
         "DATA_DIR": str(tmp_path / "var"),
-        "WEBHOOK_MAX_BODY_BYTES": "8192",
         "LOG_FORMAT": "json",
         **settings,
     }
