@@ -141,9 +141,23 @@ def main(argv: list[str] | None = None) -> list[Row]:
         help="compiled variant to run after the eager one (auto: full on CUDA, none on CPU)",
     )
     parser.add_argument("--compile-backend", default="inductor", help="torch.compile backend")
+    parser.add_argument(
+        "--compile-mode", default=None, help="torch.compile mode (reduce-overhead: CUDA graphs)"
+    )
     parser.add_argument("--repeats", type=int, default=None, help="timed calls per case (5 full, 3 tiny)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed calls first (2 full, 1 tiny)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (tiny on CPU: 1)")
+    parser.add_argument(
+        "--skip-eager", action="store_true", help="run only the compiled variant (a second run's rows)"
+    )
+    parser.add_argument(
+        "--cases", default="", help="comma-separated words: run only the cases whose names contain one"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after each variant, profile one 4-step refinement: where its wall time goes, CPU and GPU",
+    )
     parser.add_argument("--models-dir", default=None, help="use real weights from MODELS_DIR instead")
     parser.add_argument("--refine-model", default="sdxl-lightning")
     parser.add_argument("--plate-model", default="sdxl-lightning")
@@ -201,8 +215,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
     if size == "tiny":
         print("# tiny components: these numbers exercise the script, they say nothing about a GPU")
     print()
-    print("| case | compile | first call s | median s | best s | × floor | goal |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+    print("| case | compile | first call s | median s | best s | × floor | goal | of which |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | --- | --- |")
 
     image, alpha = necklace_scene(*scale.plate)
     recipe = PlateRecipe(
@@ -218,6 +232,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         torch.rand(1, 3, scale.crop_size, scale.crop_size, device=device, dtype=getattr(torch, dtype)) * 2 - 1
     )
     notes: set[str] = set()
+    pipeline_calls: list[float] = []  # the pipeline call's share of each refinement, from its report
 
     def refine_once(steps: int) -> None:
         result = refine(
@@ -232,6 +247,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
             guidance=0.0,
             crop_size=scale.crop_size,
         )
+        pipeline_calls.append(result.report["seconds"])
         if not result.refined:
             notes.add(f"refinement: {result.report.get('reason')}")
 
@@ -272,24 +288,32 @@ def main(argv: list[str] | None = None) -> list[Row]:
         ("refine batch of 4, 4 steps, per item", refine_four, 4),
         (f"plate 4 steps ({scale.generated[0]}×{scale.generated[1]})", plate, 1),
     ]
+    wanted = [word.strip() for word in args.cases.split(",") if word.strip()]
+    cases = [case for case in cases if not wanted or any(word in case[0] for word in wanted)]
+    variants = ([] if args.skip_eager and how != "none" else ["eager"]) + ([] if how == "none" else [how])
     rows: list[Row] = []
-    for compiled in ["eager"] + ([] if how == "none" else [how]):
-        if compiled != "eager":
+    label = {how: f"{how}, {args.compile_mode}"} if args.compile_mode else {}
+    for variant in variants:
+        compiled = label.get(variant, variant)
+        if variant != "eager":
             # The refiner shares the modules. Static shapes: each case's shape is fixed.
-            compile_pipeline(plates, compiled, args.compile_backend, dynamic=False)
+            compile_pipeline(plates, variant, args.compile_backend, dynamic=False, mode=args.compile_mode)
         floor_median = None
         for name, run, per in cases:
             if compiled != "eager" and per > 1:
                 continue  # a batch-of-4 shape would cost another multi-minute compile for one row
+            pipeline_calls.clear()
             try:
                 first, median, best = timed(run, warmup=warmup, repeats=repeats, sync=sync)
             except Exception as exc:
                 if compiled == "eager":
                     raise
                 # A compiler failure must not cost the eager rows already measured on a lent GPU.
-                print(f"| {name} | {compiled} | failed: {type(exc).__name__}: {str(exc)[:200]} | | | | |")
+                print(f"| {name} | {compiled} | failed: {type(exc).__name__}: {str(exc)[:200]} | | | | | |")
                 continue
             row = Row(name, compiled, first / per, median / per, best / per)
+            if name.startswith("refine") and per == 1 and pipeline_calls:
+                row.note = f"pipeline call {statistics.median(pipeline_calls[-repeats:]):.3f} s"
             floor_median = floor_median or row.median
             goal = next((limit for key, limit in GOALS.items() if name.startswith(key)), None)
             verdict = (
@@ -297,16 +321,72 @@ def main(argv: list[str] | None = None) -> list[Row]:
             )
             print(
                 f"| {name} | {compiled} | {row.first:.3f} | {row.median:.3f} | {row.best:.3f} | "
-                f"{row.median / floor_median:.1f} | {verdict} |",
+                f"{row.median / floor_median:.1f} | {verdict} | {row.note} |",
                 flush=True,
             )
             rows.append(row)
+        if args.profile:
+            profile(lambda: refine_once(4), compiled, sync)
     print()
     if cuda:
         print(f"# peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
     for note in sorted(notes):
         print(f"# note (random weights can overflow in {dtype}; the timing is the same): {note}")
     return rows
+
+
+def profile(run: Callable[[], None], compiled: str, sync: Callable[[], None], top: int = 12) -> None:
+    """Print where one call's wall time goes: GPU kernel time against wall time, the operators that take the
+    most CPU time themselves (launch-bound code shows up there, not in the kernels), and the Python
+    functions that take the most wall time with what they call (pre- and post-processing show up there)."""
+    import cProfile
+    import pstats
+
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    run()  # warm: the profile is of a steady call
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch_cuda() else [])
+    sync()
+    began = time.perf_counter()
+    with torch_profile(activities=activities) as prof:
+        run()
+        sync()
+    wall = time.perf_counter() - began
+    events = prof.key_averages()
+    gpu = sum(getattr(event, "self_device_time_total", 0) for event in events) / 1e6
+    print(
+        f"\n# profile of one 4-step refinement ({compiled}): "
+        f"wall {wall:.3f} s (profiled), GPU kernels {gpu:.3f} s"
+    )
+    print("| operator | calls | self CPU ms | self GPU ms |")
+    print("| --- | ---: | ---: | ---: |")
+    ranked = sorted(events, key=lambda event: event.self_cpu_time_total, reverse=True)
+    for event in ranked[:top]:
+        print(
+            f"| {event.key[:60]} | {event.count} | {event.self_cpu_time_total / 1e3:.1f} | "
+            f"{getattr(event, 'self_device_time_total', 0) / 1e3:.1f} |"
+        )
+    python = cProfile.Profile()
+    sync()
+    python.enable()
+    run()
+    sync()
+    python.disable()
+    stats = pstats.Stats(python)
+    entries = sorted(stats.stats.items(), key=lambda item: item[1][3], reverse=True)  # type: ignore[attr-defined]
+    print(f"\n| Python function ({compiled}, under cProfile) | calls | cumulative ms | own ms |")
+    print("| --- | ---: | ---: | ---: |")
+    for (filename, line, function), (_, calls, own, cumulative, _) in entries[: 2 * top]:
+        where = f"{'/'.join(filename.split('/')[-2:])}:{line}({function})"
+        print(f"| {where[-80:]} | {calls} | {cumulative * 1e3:.1f} | {own * 1e3:.1f} |")
+    print(flush=True)
+
+
+def torch_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def luminance(image: np.ndarray) -> float:

@@ -169,7 +169,11 @@ def load_pipeline(
 
 
 def compile_pipeline(
-    pipeline: Any, how: Compile = "regional", backend: str = "inductor", dynamic: bool | None = None
+    pipeline: Any,
+    how: Compile = "regional",
+    backend: str = "inductor",
+    dynamic: bool | None = None,
+    mode: str | None = None,
 ) -> None:
     """Compile a pipeline's denoiser and its VAE encoder and decoder with ``torch.compile``, in place, once.
 
@@ -177,8 +181,9 @@ def compile_pipeline(
     block: a short warm-up); ``full`` the whole denoiser, as one graph. Compilation happens on the first
     call; ``dynamic=None`` (torch's default) compiles the first image shape as it is and, when a second shape
     comes (refinement crops follow each piece's shape), once more for any shape, so a warm worker pays it
-    twice. ``dynamic=False`` compiles each shape anew (the benchmark's fixed shapes). Pipelines sharing the
-    modules share the result.
+    twice. ``dynamic=False`` compiles each shape anew (the benchmark's fixed shapes). ``mode`` is
+    torch.compile's (``reduce-overhead`` replays CUDA graphs; the benchmark measures it). Pipelines sharing
+    the modules share the result.
     """
     if how not in COMPILE_MODES:
         raise ConfigError(f"compile must be one of {', '.join(COMPILE_MODES)}, got {how!r}")
@@ -193,7 +198,9 @@ def compile_pipeline(
             if done != how:
                 raise ConfigError(f"this pipeline's modules are compiled {done!r} already, not {how!r}")
             return
-        options = {"fullgraph": True, "dynamic": dynamic, "backend": backend}
+        options: dict[str, Any] = {"fullgraph": True, "dynamic": dynamic, "backend": backend}
+        if mode is not None:
+            options["mode"] = mode
         if how == "regional":
             denoiser.compile_repeated_blocks(**options)
         else:

@@ -22,7 +22,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from renderer.diffusion.band import Band, band_for, check_composite
 from renderer.diffusion.loading import (
@@ -106,8 +105,8 @@ class _Prepared:
     item: RefineItem
     band: Band
     model_size: tuple[int, int]  # (width, height), what the pipeline sees
-    crop: Image.Image
-    mask: Image.Image
+    crop: np.ndarray  # (height, width, 3) uint8
+    mask: np.ndarray  # (height, width) uint8, 255 where the model may paint
 
 
 def refine(
@@ -362,29 +361,70 @@ def _prepare(index: int, item: RefineItem, options: _Options, pipeline: Any) -> 
     grow = int(getattr(pipeline, "vae_scale_factor", 8))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
     mask = cv2.dilate(region.astype(np.uint8) * 255, kernel)
-    return _Prepared(index, item, band, model_size, Image.fromarray(crop), Image.fromarray(mask, mode="L"))
+    return _Prepared(index, item, band, model_size, crop, mask)
 
 
-def _inpaint(pipeline: Any, parameters: Any, chunk: list[_Prepared], options: _Options) -> np.ndarray:
+def _inpaint(
+    pipeline: Any, parameters: Any, chunk: list[_Prepared], options: _Options
+) -> list[np.ndarray | None]:
+    """Run one pipeline call over the chunk's crops; return each crop's painted pixels, (H, W, 3) uint8,
+    or None where the model's output was not finite."""
     import torch
 
     width, height = chunk[0].model_size
-    generators = [torch.Generator(device=pipeline.device).manual_seed(entry.item.seed) for entry in chunk]
+    device = pipeline.device
+    generators = [torch.Generator(device=device).manual_seed(entry.item.seed) for entry in chunk]
     prompt = _prompt_arguments(pipeline, parameters, options, len(chunk))
+    # The crops and masks go to the device once as uint8 and become the [0, 1] tensors the pipeline's
+    # processors expect there (the same values its PIL path computes on the CPU, without the copies).
+    crops = torch.from_numpy(np.stack([entry.crop for entry in chunk])).to(device)
+    masks = torch.from_numpy(np.stack([entry.mask for entry in chunk])).to(device)
     kwargs: dict[str, Any] = {
         **prompt,
-        "image": [entry.crop for entry in chunk],
-        "mask_image": [entry.mask for entry in chunk],
+        "image": crops.permute(0, 3, 1, 2).float() / 255.0,
+        "mask_image": (masks[:, None] > 127).float(),
         "height": height,
         "width": width,
         "num_inference_steps": options.steps,
         "guidance_scale": options.guidance,
         "generator": generators,
-        "output_type": "np",
+        "output_type": "pt",
     }
     if "strength" in parameters:
         kwargs["strength"] = options.strength
-    return np.asarray(pipeline(**kwargs).images)
+    kwargs.update(_unread_masked_latents(pipeline, parameters, len(chunk), height, width))
+    with torch.no_grad():
+        images = pipeline(**kwargs).images.float()  # (B, 3, H, W) in [0, 1], on the device
+        finite = torch.isfinite(images).flatten(1).all(dim=1).tolist()
+        # Rounded half to even, as np.rint: the pixels the pipeline's own uint8 conversion would give.
+        pixels = (images * 255.0).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return [crop if ok else None for crop, ok in zip(pixels, finite, strict=True)]
+
+
+def _unread_masked_latents(
+    pipeline: Any, parameters: Any, batch: int, height: int, width: int
+) -> dict[str, Any]:
+    """Stand-in latents for the masked image, for a pipeline whose UNet never reads them.
+
+    A 4-channel UNet inpaints by blending the unmasked area's latents in at every step; only a 9-channel
+    inpainting UNet takes the masked image's latents as input. diffusers' SDXL inpainting encodes the masked
+    image with the VAE either way, unless it is handed latents: zeros of their shape spare a 1024² VAE
+    encode per call, and change nothing the UNet sees.
+    """
+    unet = getattr(pipeline, "unet", None)
+    vae = getattr(pipeline, "vae", None)
+    if (
+        unet is None
+        or vae is None
+        or "masked_image_latents" not in parameters
+        or unet.config.in_channels != 4
+    ):
+        return {}
+    import torch
+
+    factor = int(getattr(pipeline, "vae_scale_factor", 8))
+    shape = (batch, int(vae.config.latent_channels), height // factor, width // factor)
+    return {"masked_image_latents": torch.zeros(shape, device=pipeline.device, dtype=unet.dtype)}
 
 
 #: A worker refines with one prompt: its SDXL embeddings (two CLIP text encoders, run on every call
@@ -433,11 +473,15 @@ def _prompt_arguments(pipeline: Any, parameters: Any, options: _Options, batch: 
 
 
 def _paste(
-    entry: _Prepared, output: np.ndarray, pipeline: Any, options: _Options, batch_size: int, seconds: float
+    entry: _Prepared,
+    painted: np.ndarray | None,
+    pipeline: Any,
+    options: _Options,
+    batch_size: int,
+    seconds: float,
 ) -> RefineResult:
     image, band = entry.item.image, entry.band
     x0, y0, x1, y1 = band.box
-    finite = bool(np.isfinite(output).all())
     report: dict[str, Any] = {
         "pipeline": type(pipeline).__name__,
         "device": str(pipeline.device),
@@ -454,7 +498,7 @@ def _paste(
         "batch_size": batch_size,
         "seconds": round(seconds, 4),  # the pipeline call, shared by the batch
     }
-    if not finite:
+    if painted is None:
         # fp16 overflow in a VAE without the fp16 fix gives NaN pixels: keep the composite, say why.
         report.update(
             refinement="skipped",
@@ -463,7 +507,6 @@ def _paste(
             "or bfloat16); the CPU composite is used as is",
         )
         return RefineResult(image=image, report=report)
-    painted = np.clip(np.rint(output * 255.0), 0, 255).astype(np.uint8)
     painted = _resize(painted, (x1 - x0, y1 - y0))
     # Only band pixels take the painted value; everything else (product included) stays the composite's.
     # Blending just those (~5% of the crop) keeps the CPU's share of a GPU refinement small.

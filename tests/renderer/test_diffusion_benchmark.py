@@ -27,9 +27,22 @@ def test_the_tiny_run_prints_a_table_with_the_floor_measured_in_the_same_run(cap
 
     assert [row.case for row in rows] == EAGER_CASES
     assert all(row.compiled == "eager" and row.median > 0 and row.best <= row.median for row in rows)
-    assert "| case | compile | first call s | median s | best s | × floor | goal |" in out
+    assert "| case | compile | first call s | median s | best s | × floor | goal | of which |" in out
     assert "| floor: VAE encode+decode 64² | eager |" in out and "| 1.0 |" in out
     assert "tiny components" in out and "CPU, tiny size, float32" in out
+
+
+def test_a_chosen_case_runs_alone_with_its_pipeline_share_and_a_profile(capsys):
+    rows = gpu.main(["--size", "tiny", "--warmup", "0", "--repeats", "2", "--cases", "refine 4", "--profile"])
+    out = capsys.readouterr().out
+
+    assert [row.case for row in rows] == ["refine 4 steps"]
+    (row,) = rows
+    share = float(row.note.removeprefix("pipeline call ").removesuffix(" s"))
+    assert 0 < share <= row.median  # the pipeline call is part of the refinement, not all of it
+    assert "# profile of one 4-step refinement (eager): wall" in out
+    profiled = [line for line in out.splitlines() if line.startswith("| aten::")]
+    assert len(profiled) == 12 and any("conv" in line for line in profiled)
 
 
 def test_the_scene_is_a_necklace_whose_band_crop_is_about_half_the_plate():
@@ -56,3 +69,9 @@ def test_the_compiled_variant_traces_the_whole_unet_and_vae_as_one_graph(capsys)
     compiled = [row.case for row in rows if row.compiled == "full"]
     assert compiled == [case for case in EAGER_CASES if "batch" not in case]
     assert "failed" not in capsys.readouterr().out
+    # A second run adds only the compiled rows, for the cases asked for (the eager ones ran before).
+    second = ["--compile", "full", "--compile-backend", "eager", "--skip-eager", "--cases", "floor,plate"]
+    assert [(row.case, row.compiled) for row in gpu.main([*arguments, *second])] == [
+        ("floor: VAE encode+decode 64²", "full"),
+        ("plate 4 steps (64×80)", "full"),
+    ]

@@ -310,3 +310,51 @@ def test_the_text_encoders_run_once_per_prompt(latent_blend, monkeypatch):
     refine(image, alpha, pipeline=latent_blend, seed=1, prompt="gold on skin", **TINY)
     # The pipeline's own call passes the embeddings back through encode_prompt (prompt None): no encoding.
     assert [prompt for prompt in calls if prompt is not None] == [DEFAULT_PROMPT, "gold on skin"]
+
+
+def inpaint_through_pil(pipeline, parameters, chunk, options):
+    """What refinement did before its tensors went to the device: PIL crops and masks in, the pipeline's
+    own numpy output, every masked image VAE-encoded by the pipeline."""
+    generators = [torch.Generator().manual_seed(entry.item.seed) for entry in chunk]
+    width, height = chunk[0].model_size
+    output = pipeline(
+        prompt=[options.prompt] * len(chunk),
+        image=[Image.fromarray(entry.crop) for entry in chunk],
+        mask_image=[Image.fromarray(entry.mask, mode="L") for entry in chunk],
+        height=height,
+        width=width,
+        num_inference_steps=options.steps,
+        guidance_scale=options.guidance,
+        strength=options.strength,
+        generator=generators,
+        output_type="np",
+    ).images
+    return [np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8) for image in output]
+
+
+def test_device_tensors_and_skipped_masked_encode_give_the_pipelines_own_pixels(inpaint, monkeypatch):
+    image_a, alpha_a = composite()
+    image_b, alpha_b = composite(100, 90, centre=(50, 45), radius=14)
+    items = [RefineItem(image_a, alpha_a, 4), RefineItem(image_b, alpha_b, 9)]
+    refine_module._PROMPT_EMBEDDINGS.clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(refine_module, "_prompt_arguments", text_prompt)
+        fast = refine_batch(items, pipeline=inpaint, **TINY)
+        patch.setattr(refine_module, "_inpaint", inpaint_through_pil)
+        reference = refine_batch(items, pipeline=inpaint, **TINY)
+    for ours, theirs in zip(fast, reference, strict=True):
+        assert ours.refined and theirs.refined
+        assert np.array_equal(ours.image, theirs.image)
+
+
+def test_the_vae_encodes_the_masked_image_only_for_a_unet_that_reads_it(inpaint, monkeypatch):
+    calls = []
+    encode = inpaint.vae.encode
+    monkeypatch.setattr(
+        inpaint.vae, "encode", lambda x, *a, **kw: calls.append(x.shape) or encode(x, *a, **kw)
+    )
+    image, alpha = composite()
+    refine(image, alpha, pipeline=inpaint, seed=0, **TINY)
+
+    # The crop itself is encoded for both; the masked crop only for a 9-channel UNet, which takes it as input.
+    assert len(calls) == (1 if inpaint.unet.config.in_channels == 4 else 2)
