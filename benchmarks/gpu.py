@@ -154,6 +154,12 @@ def main(argv: list[str] | None = None) -> list[Row]:
         "--cases", default="", help="comma-separated words: run only the cases whose names contain one"
     )
     parser.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="compile as the worker does (torch's automatic dynamic shapes, not one graph per shape) and add "
+        "a refinement whose crop has another shape, then the first shape again: what a new shape costs",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="after each variant, profile one 4-step refinement: where its wall time goes, CPU and GPU",
@@ -233,11 +239,16 @@ def main(argv: list[str] | None = None) -> list[Row]:
     )
     notes: set[str] = set()
     pipeline_calls: list[float] = []  # the pipeline call's share of each refinement, from its report
+    crops: list[tuple[int, int]] = []  # the model's crop size (width, height) of each refinement
 
-    def refine_once(steps: int) -> None:
+    # A landscape plate narrower than the necklace's square crop: the crop is clipped to another shape.
+    wide_plate = (scale.plate[0] * 5 // 4, scale.plate[1] * 2 // 5)
+    wide_image, wide_alpha = necklace_scene(*wide_plate)
+
+    def refine_once(steps: int, scene: tuple[np.ndarray, np.ndarray] = (image, alpha)) -> None:
         result = refine(
-            image,
-            alpha,
+            scene[0],
+            scene[1],
             pipeline=refiner,
             prompt=PROMPT,
             band_px=scale.band_px,
@@ -248,6 +259,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
             crop_size=scale.crop_size,
         )
         pipeline_calls.append(result.report["seconds"])
+        crops.append(tuple(result.report["model_size"]))
         if not result.refined:
             notes.add(f"refinement: {result.report.get('reason')}")
 
@@ -288,6 +300,15 @@ def main(argv: list[str] | None = None) -> list[Row]:
         ("refine batch of 4, 4 steps, per item", refine_four, 4),
         (f"plate 4 steps ({scale.generated[0]}×{scale.generated[1]})", plate, 1),
     ]
+    if args.dynamic:
+        cases[2:2] = [
+            (
+                f"refine 4 steps, another crop shape ({wide_plate[0]}×{wide_plate[1]} plate)",
+                lambda: refine_once(4, (wide_image, wide_alpha)),
+                1,
+            ),
+            ("refine 4 steps, the first shape again", lambda: refine_once(4), 1),
+        ]
     wanted = [word.strip() for word in args.cases.split(",") if word.strip()]
     cases = [case for case in cases if not wanted or any(word in case[0] for word in wanted)]
     variants = ([] if args.skip_eager and how != "none" else ["eager"]) + ([] if how == "none" else [how])
@@ -296,8 +317,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
     for variant in variants:
         compiled = label.get(variant, variant)
         if variant != "eager":
-            # The refiner shares the modules. Static shapes: each case's shape is fixed.
-            compile_pipeline(plates, variant, args.compile_backend, dynamic=False, mode=args.compile_mode)
+            # The refiner shares the modules. Static shapes (each case compiles its own) unless --dynamic.
+            dynamic = None if args.dynamic else False  # None: torch's default, what the worker uses
+            compile_pipeline(plates, variant, args.compile_backend, dynamic=dynamic, mode=args.compile_mode)
         floor_median = None
         for name, run, per in cases:
             if compiled != "eager" and per > 1:
@@ -313,7 +335,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
                 continue
             row = Row(name, compiled, first / per, median / per, best / per)
             if name.startswith("refine") and per == 1 and pipeline_calls:
-                row.note = f"pipeline call {statistics.median(pipeline_calls[-repeats:]):.3f} s"
+                width, height = crops[-1]
+                share = statistics.median(pipeline_calls[-repeats:])
+                row.note = f"pipeline call {share:.3f} s, {width}×{height} crop"
             floor_median = floor_median or row.median
             goal = next((limit for key, limit in GOALS.items() if name.startswith(key)), None)
             verdict = (

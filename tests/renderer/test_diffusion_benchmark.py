@@ -38,7 +38,8 @@ def test_a_chosen_case_runs_alone_with_its_pipeline_share_and_a_profile(capsys):
 
     assert [row.case for row in rows] == ["refine 4 steps"]
     (row,) = rows
-    share = float(row.note.removeprefix("pipeline call ").removesuffix(" s"))
+    assert row.note.endswith(" s, 64×64 crop")
+    share = float(row.note.removeprefix("pipeline call ").removesuffix(" s, 64×64 crop"))
     assert 0 < share <= row.median  # the pipeline call is part of the refinement, not all of it
     assert "# profile of one 4-step refinement (eager): wall" in out
     profiled = [line for line in out.splitlines() if line.startswith("| aten::")]
@@ -74,4 +75,12 @@ def test_the_compiled_variant_traces_the_whole_unet_and_vae_as_one_graph(capsys)
     assert [(row.case, row.compiled) for row in gpu.main([*arguments, *second])] == [
         ("floor: VAE encode+decode 64²", "full"),
         ("plate 4 steps (64×80)", "full"),
+    ]
+    # As the worker compiles (automatic dynamic shapes): a crop of another shape, then the first again.
+    worker = ["--compile", "regional", "--compile-backend", "eager", "--skip-eager", "--dynamic"]
+    rows = gpu.main([*arguments, *worker, "--cases", "refine 4"])
+    assert [(row.case, row.note.split(", ")[-1]) for row in rows] == [
+        ("refine 4 steps", "64×64 crop"),
+        ("refine 4 steps, another crop shape (200×80 plate)", "64×40 crop"),
+        ("refine 4 steps, the first shape again", "64×64 crop"),
     ]
