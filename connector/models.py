@@ -127,6 +127,10 @@ class PlateAnalysisCache(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+#: The outcome of a delivery recorded but not decided yet (WEBHOOK_PROCESSING=deferred).
+PENDING_DELIVERY = "pending"
+
+
 class WebhookDelivery(Base):
     """One verified delivery, unique by X-Shopify-Webhook-Id, with what Worn decided about it."""
 
@@ -137,8 +141,8 @@ class WebhookDelivery(Base):
         Index(
             "ix_webhook_deliveries_pending",
             "id",
-            postgresql_where=text("outcome = 'pending'"),
-            sqlite_where=text("outcome = 'pending'"),
+            postgresql_where=text(f"outcome = '{PENDING_DELIVERY}'"),
+            sqlite_where=text(f"outcome = '{PENDING_DELIVERY}'"),
         ),
     )
 

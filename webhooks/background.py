@@ -34,17 +34,16 @@ IDLE_SECONDS = {"deferred": 0.05, "inline": 5.0}
 
 def process_deliveries(services: Any, stop: threading.Event, idle: float) -> None:
     """Decide pending webhook deliveries until `stop` is set; wait `idle` s when none are pending."""
-    from webhooks.shopify import DATABASE_DOWN, process_pending
+    from webhooks.shopify import database_down, process_pending
 
     while not stop.is_set():
         try:
             pending = process_pending(services)
-        except DATABASE_DOWN as exc:
-            log.warning("deferred deliveries wait: the database is unavailable (%s)", exc)
-            stop.wait(5.0)
-            continue
-        except Exception:
-            log.exception("deferred deliveries: unexpected error; retrying in 5 s")
+        except Exception as exc:
+            if database_down(exc):
+                log.warning("deferred deliveries wait: the database is unavailable (%s)", exc)
+            else:
+                log.exception("deferred deliveries: unexpected error; retrying in 5 s")
             stop.wait(5.0)
             continue
         if not pending:

@@ -48,7 +48,7 @@ from connector.compliance import NO_CUSTOMER_DATA, request_redaction, uninstall_
 from connector.db import DatabaseUnavailable
 from connector.intake import mark_deleted, process_product
 from connector.logs import log_context
-from connector.models import Shop, StyleVersion, WebhookDelivery, utcnow
+from connector.models import PENDING_DELIVERY, Shop, StyleVersion, WebhookDelivery, utcnow
 from connector.services import Services
 from connector.settings import Settings
 from connector.shops import ensure_shop
@@ -61,6 +61,12 @@ bp = Blueprint("shopify", __name__)
 
 #: Errors that mean the database cannot be reached right now: answer 503 and let Shopify retry.
 DATABASE_DOWN = (OperationalError, PoolTimeout, DatabaseUnavailable)
+
+
+def database_down(exc: BaseException) -> bool:
+    """Tell whether an error means the database cannot be reached right now (rather than a bug or bad data):
+    one of `DATABASE_DOWN`, or a driver error that lost its connection."""
+    return isinstance(exc, DATABASE_DOWN) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 @dataclass(frozen=True)
@@ -247,7 +253,7 @@ def _insert_once(dialect: str) -> Any:
 # so a delivery is decided once even with several processors. The product topics are deferred (they are
 # the traffic, and the slow ones to decide); uninstall and compliance topics are rare and decided at once.
 
-PENDING = "pending"
+PENDING = PENDING_DELIVERY
 ACCEPTED = "recorded; Worn decides on it in the background"
 DEFERRABLE = frozenset({"products/create", "products/update", "products/delete"})
 
@@ -295,13 +301,9 @@ def process_pending(services: Services, limit: int = 100) -> int:
     for delivery_id in ids:
         try:
             _process_pending_one(services, delivery_id)
-        except DATABASE_DOWN:
-            raise
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise
-            _fail(services, delivery_id, exc)
         except Exception as exc:
+            if database_down(exc):
+                raise
             _fail(services, delivery_id, exc)
     return len(ids)
 
@@ -478,10 +480,8 @@ def receive(alias: str | None = None) -> Response:
             outcome = Outcome("accepted", ACCEPTED)
         else:
             outcome = process(services, delivery, payload)
-    except DATABASE_DOWN as exc:
-        return _database_down(exc, delivery)
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
+    except Exception as exc:
+        if database_down(exc):
             return _database_down(exc, delivery)
         raise
     log.info(
@@ -523,6 +523,7 @@ __all__ = [
     "Outcome",
     "accept",
     "bp",
+    "database_down",
     "parse_payload",
     "process",
     "process_pending",

@@ -17,6 +17,7 @@ import inspect
 import json
 import re
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,8 +36,9 @@ _lock = threading.Lock()
 _loaded: dict[tuple[str, str, str, str | None], Any] = {}
 # (folder, task, device, dtype, variant) -> a pipeline for the task sharing the loaded modules.
 _by_task: dict[tuple[str, Task, str, str, str | None], Any] = {}
-# id of a compiled denoiser -> how it was compiled (the modules are shared between tasks: compile once).
-_compiled: dict[int, Compile] = {}
+# compiled denoiser -> how it was compiled (the modules are shared between tasks: compile once). Weak: a
+# module that is freed leaves, so a new one is never taken for it.
+_compiled: weakref.WeakKeyDictionary[Any, Compile] = weakref.WeakKeyDictionary()
 
 
 def torch_module() -> Any:
@@ -193,7 +195,7 @@ def compile_pipeline(
     if denoiser is None:
         raise ConfigError(f"{type(pipeline).__name__} has no unet or transformer to compile")
     with _lock:
-        done = _compiled.get(id(denoiser))
+        done = _compiled.get(denoiser)
         if done is not None:
             if done != how:
                 raise ConfigError(f"this pipeline's modules are compiled {done!r} already, not {how!r}")
@@ -207,7 +209,7 @@ def compile_pipeline(
             denoiser.compile(**options)
         pipeline.vae.encoder.compile(**options)
         pipeline.vae.decoder.compile(**options)
-        _compiled[id(denoiser)] = how
+        _compiled[denoiser] = how
 
 
 def clear_pipeline_cache() -> None:
