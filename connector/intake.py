@@ -6,9 +6,9 @@ The one decision path behind webhooks, reconciliation and backfill. Given a shop
 2. classify the product under the shop's current house style (`connector.jewelry.classify`);
 3. fingerprint its *source* photos: its ready images minus every image Worn created (by the MediaImage
    GIDs recorded in `write_backs`, and the alt-text marker) — so Worn's own write-back changes nothing;
-4. when the fingerprint changed, supersede the product's pending jobs and unapproved drafts, create one
-   `RenderJob` keyed by shop, product, fingerprint and style version, and send `{"render_job": id}` to the
-   render queue right after the caller commits.
+4. when the fingerprint or the product's kind changed, supersede the product's pending jobs and unapproved
+   drafts, create one `RenderJob` keyed by shop, product, fingerprint, style version and kind, and send
+   `{"render_job": id}` to the render queue right after the caller commits.
 
 It reads and writes only the database, in the caller's session (no network, no image decoding): it runs
 inside the webhook request. The caller commits; the queue message goes out after the commit (see
@@ -216,7 +216,8 @@ def process_product(
     source: str,
     triggered_at: dt.datetime | None = None,
 ) -> IntakeResult:
-    """Decide and record what `snapshot` means for `shop`; queue one render when its source photos changed.
+    """Decide and record what `snapshot` means for `shop`; queue one render when its source photos (or its
+    kind) changed.
 
     `source` is what brought the snapshot (webhook, reconcile, backfill, manual); it becomes the job's
     trigger. Staleness is judged by the product's own `updated_at`; `triggered_at` (a delivery's
@@ -262,7 +263,9 @@ def process_product(
         return IntakeResult(code, detail, gid, product.id, found.kind, fingerprint, None, jobs, drafts)
 
     assert fingerprint is not None and found.kind is not None
-    if fingerprint == product.fingerprint:
+    # The render depends on the photos and on what the piece is: a product re-categorised (earrings that
+    # were really a pendant) with the same photos is rendered again as what it is now.
+    if fingerprint == product.fingerprint and found.kind == product.kind:
         _save_product(
             session,
             product.id,
@@ -280,7 +283,7 @@ def process_product(
             fingerprint,
         )
 
-    key = f"{shop.id}:{gid}:{fingerprint}:{version.id}"
+    key = f"{shop.id}:{gid}:{fingerprint}:{version.id}:{found.kind}"
     jobs, drafts = (0, 0) if created else supersede_pending(session, shop.id, product.id, keep=key)
     job = {"shop_id": shop.id, "style_version_id": version.id, "fingerprint": fingerprint, "trigger": source}
     job_id, send, how = _queue_render(session, product.id, key, snapshot, job)

@@ -63,7 +63,7 @@ def test_a_new_jewelry_product_queues_one_render(services: Services) -> None:
         shop = session.scalars(select(Shop)).one()
         assert (
             job.idempotency_key
-            == f"{shop.id}:gid://shopify/Product/1:{result.fingerprint}:{shop.style_version_id}"
+            == f"{shop.id}:gid://shopify/Product/1:{result.fingerprint}:{shop.style_version_id}:necklace"
         )
         version = session.get(StyleVersion, shop.style_version_id)
         assert version is not None and version.name == "studio"  # the default style, frozen for the shop
@@ -218,6 +218,30 @@ def test_photos_going_back_after_a_finished_render_render_again(services: Servic
     # the very same update again (a second subscription, a reconciliation) makes nothing new
     assert run(services, payloads.product(1, updated_at=later(2), media=a)).code == "unchanged"
     assert len(jobs(services)) == 3
+
+
+def test_a_product_recategorised_with_the_same_photo_renders_again_as_its_new_kind(
+    services: Services,
+) -> None:
+    first = run(services, payloads.product(1, updated_at=T0, kind="earrings", title="Pearl Drop"))
+    assert (first.code, first.kind) == ("queued", "earrings")
+    with services.db.session() as session:
+        product = session.scalars(select(Product)).one()
+        session.add(
+            Draft(shop_id=product.shop_id, product_id=product.id, job_id=first.job_id, plate_id="grace")
+        )
+    # The merchant fixes the category; the photo is the same one.
+    fixed = run(services, payloads.product(1, updated_at=later(1), kind="necklace", title="Pearl Drop"))
+    assert (fixed.code, fixed.kind, fixed.fingerprint) == ("queued", "necklace", first.fingerprint)
+    assert fixed.job_id != first.job_id and (fixed.superseded_jobs, fixed.superseded_drafts) == (1, 1)
+    assert [state for _, state, _ in jobs(services)] == ["superseded", "queued"]
+    with services.db.session() as session:
+        assert session.scalars(select(Product.kind)).one() == "necklace"
+        assert session.scalars(select(Draft.state)).one() == "superseded"
+    # The loop guard still holds for the new kind: the same snapshot again starts nothing.
+    again = run(services, payloads.product(1, updated_at=later(2), kind="necklace", title="Pearl Drop"))
+    assert again.code == "unchanged" and len(jobs(services)) == 2
+    assert [m["render_job"] for m in messages(services)] == [first.job_id, fixed.job_id]
 
 
 @pytest.mark.parametrize(
