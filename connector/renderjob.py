@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from connector import products
 from connector.admin import AdminClient
@@ -198,7 +199,14 @@ def run_render_job(services: Services, job_id: int, render_step: RenderStep) -> 
         for result in results:
             if result.analysis is not None and result.plate_id in hashes:
                 _cache_analysis(services, shop_id, hashes[result.plate_id], result.analysis)
-        drafts = _record(services, shop_id, product_id, job_id, version_id, results, size.notes)
+        drafts, changed = _record(
+            services, shop_id, (product_id, fingerprint, kind), job_id, version_id, results, size.notes
+        )
+        if changed is not None:
+            # The product changed while this job rendered (the intake queued the render of what it is now):
+            # its drafts are kept, superseded, and nothing of it is approved.
+            _finish(services, job_id, "superseded", changed)
+            return JobOutcome("superseded", changed, tuple(drafts))
 
     write_backs = _auto_approve(services, shop_id, job_id) if style.approval.auto_approve else []
     _finish(services, job_id, "done")
@@ -245,17 +253,43 @@ def _cache_analysis(services: Services, shop_id: int, digest: str, analysis: dic
         pass  # another worker cached the same plate first
 
 
+def _changed_since(session: Session, product_id: int, fingerprint: str | None, kind: str) -> str | None:
+    """Say how the product stopped being what a job renders (its photos, its kind, deleted), or None.
+
+    The product's row is locked until commit on PostgreSQL, as the intake locks it: a draft recorded as
+    current commits before the intake's change (which then supersedes it), or sees that change.
+    """
+    query = select(Product.source_fingerprint, Product.kind, Product.deleted_at)
+    query = query.where(Product.id == product_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    row = session.execute(query).one_or_none()
+    if row is None or row.deleted_at is not None:
+        return "the product was deleted while this job rendered"
+    if row.source_fingerprint != fingerprint:
+        return "the product's photos changed (or it stopped being rendered) while this job rendered"
+    if row.kind != kind:
+        return f"the product became a {row.kind} while this job rendered it as a {kind}"
+    return None
+
+
 def _record(
     services: Services,
     shop_id: int,
-    product_id: int,
+    product: tuple[int, str | None, str],
     job_id: int,
     version_id: int,
     results: list[RenderedImage],
     notes: tuple[str, ...],
-) -> list[int]:
-    """Store each result's files, then its Draft row; a row another worker wrote first is kept."""
+) -> tuple[list[int], str | None]:
+    """Store each result's files, then its Draft row; a row another worker wrote first is kept.
+
+    `product` is (id, source fingerprint, kind) as the job rendered it. Return the drafts' ids and, when
+    the product has changed since (see `_changed_since`), how: the drafts are then recorded superseded.
+    """
+    product_id, fingerprint, kind = product
     ids: list[int] = []
+    changed: str | None = None
     for result in results:
         image_key = thumb_key = None
         if result.offered and result.image is not None:
@@ -267,6 +301,7 @@ def _record(
         report = {**result.report, "size_notes": list(notes)} if notes else dict(result.report)
         try:
             with services.db.session() as session:
+                changed = changed or _changed_since(session, product_id, fingerprint, kind)
                 existing = session.scalar(
                     select(Draft).where(
                         Draft.shop_id == shop_id, Draft.job_id == job_id, Draft.plate_id == result.plate_id
@@ -282,13 +317,15 @@ def _record(
                 draft.image_key, draft.thumb_key = image_key, thumb_key
                 draft.width, draft.height, draft.report = result.width, result.height, report
                 draft.state = "awaiting_review" if image_key else "failed"
+                if changed is not None:
+                    draft.state = "superseded"
                 draft.error = None if image_key else (result.reason or "the render did not pass its checks")
                 session.add(draft)
                 session.flush()
                 ids.append(draft.id)
         except IntegrityError:
             log.info("draft for job %s plate %s was recorded by another worker", job_id, result.plate_id)
-    return ids
+    return ids, changed
 
 
 def _auto_approve(services: Services, shop_id: int, job_id: int) -> list[int]:

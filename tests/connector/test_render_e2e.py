@@ -12,9 +12,10 @@ from connector import reconcile
 from connector.fingerprint import WORN_ALT_MARKER
 from connector.models import Draft, PlateAnalysisCache, RenderJob, Shop, WriteBack
 from connector.queue import RENDER
+from connector.renderjob import RenderedImage, RenderRequest
 from connector.services import Services
 from connector.shopstyle import assign_style, current_style
-from connector.worker import Worker
+from connector.worker import Worker, default_render_step
 from tests.connector.support import DevShopControl, InstalledShop
 
 pytestmark = pytest.mark.slow
@@ -94,6 +95,41 @@ def test_a_pendant_becomes_two_on_model_images_on_the_product(
     assert reconcile.reconcile_shop(services, shop.id).outcomes.get("queued") is None
     assert len(control.app_media(shop.handle, product["id"])) == 2
     assert control.shop(shop.handle)["stats"]["media_created.app"] == 2
+
+
+def test_a_product_that_changes_while_its_job_renders_gets_none_of_that_jobs_images(
+    services: Services, control: DevShopControl, shop: InstalledShop
+) -> None:
+    auto_approving(services, shop)
+    product = control.create_product(
+        shop.handle,
+        title="Garnet teardrops",
+        product_type="Earrings",
+        photos=[{"filename": "drops.png", "alt": "", "content_base64": sample("drop_earrings.png")}],
+    )
+    control.settle()
+    assert reconcile.reconcile_shop(services, shop.id).outcomes == {"queued": 1}
+    real = default_render_step(services)
+    changed: list[str] = []
+
+    def render_while_the_merchant_edits(request: RenderRequest) -> list[RenderedImage]:
+        # While the earrings render, the merchant re-categorises the piece and Worn hears of it.
+        control.update_product(shop.handle, product["id"], product_type="Pendant")
+        changed.append(str(reconcile.reconcile_shop(services, shop.id).outcomes))
+        return real(request)
+
+    worker = Worker(services, queues=[RENDER], render_step=render_while_the_merchant_edits)
+    assert worker.handle(services.queue.receive(RENDER, wait=2)[0]) == "superseded"
+    assert changed == ["{'queued': 1}"]
+    with services.db.session() as session:
+        first, second = session.scalars(select(RenderJob).order_by(RenderJob.id)).all()
+        drafts = session.scalars(select(Draft).where(Draft.job_id == first.id)).all()
+        write_backs = session.scalars(select(WriteBack)).all()
+    assert first.state == "superseded" and "became a pendant" in (first.last_error or "")
+    assert second.state == "queued"
+    # The earrings' images are kept as superseded drafts: none awaits review, none was approved or written.
+    assert drafts and {d.state for d in drafts} == {"superseded"} and write_backs == []
+    assert control.app_media(shop.handle, product["id"]) == []
 
 
 def test_a_photo_no_piece_can_be_cut_from_fails_the_job_with_the_reason(
