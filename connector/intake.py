@@ -86,7 +86,7 @@ def shop_style(services: Services, session: Session, shop: Shop) -> tuple[HouseS
     version = _style_version(session, shop)
     if version is None:
         # Two first deliveries of a new shop at once: the second waits here, then finds the first's style.
-        _lock(session, select(Shop).where(Shop.id == shop.id))
+        lock_row(session, select(Shop).where(Shop.id == shop.id))
         version = _style_version(session, shop)
     if version is None:
         style = freeze(services.default_style, services.settings.STYLES_DIR, services.storage)
@@ -129,7 +129,7 @@ def _sql(session: Session) -> IntakeSQL:
     return intake_sql(session.get_bind().dialect.name)
 
 
-def _lock(session: Session, query: Any) -> Any:
+def lock_row(session: Session, query: Any) -> Any:
     """Re-read one ORM row from the database, locked until commit on PostgreSQL (FOR NO KEY UPDATE)."""
     query = query.execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from connector import products
 from connector.admin import AdminClient
 from connector.fingerprint import source_fingerprint, source_media
-from connector.intake import process_product
+from connector.intake import lock_row, process_product
 from connector.models import (
     Draft,
     PlateAnalysisCache,
@@ -256,20 +256,16 @@ def _cache_analysis(services: Services, shop_id: int, digest: str, analysis: dic
 def _changed_since(session: Session, product_id: int, fingerprint: str | None, kind: str) -> str | None:
     """Say how the product stopped being what a job renders (its photos, its kind, deleted), or None.
 
-    The product's row is locked until commit on PostgreSQL, as the intake locks it: a draft recorded as
+    The product's row is locked until commit (`lock_row`, as the intake locks it): a draft recorded as
     current commits before the intake's change (which then supersedes it), or sees that change.
     """
-    query = select(Product.source_fingerprint, Product.kind, Product.deleted_at)
-    query = query.where(Product.id == product_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(key_share=True)
-    row = session.execute(query).one_or_none()
-    if row is None or row.deleted_at is not None:
+    product = lock_row(session, select(Product).where(Product.id == product_id))
+    if product is None or product.deleted_at is not None:
         return "the product was deleted while this job rendered"
-    if row.source_fingerprint != fingerprint:
+    if product.source_fingerprint != fingerprint:
         return "the product's photos changed (or it stopped being rendered) while this job rendered"
-    if row.kind != kind:
-        return f"the product became a {row.kind} while this job rendered it as a {kind}"
+    if product.kind != kind:
+        return f"the product became a {product.kind} while this job rendered it as a {kind}"
     return None
 
 
