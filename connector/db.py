@@ -141,11 +141,20 @@ class Database:
                 yield session
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """Yield a connection in a transaction that commits when the block ends: for one Core statement
-        on a hot path, without a session's bookkeeping."""
+    def statement(self) -> Iterator[Connection]:
+        """Yield a connection for a single Core statement on a hot path, committed when it has run, without a
+        session's bookkeeping.
+
+        On PostgreSQL the connection is in autocommit: the statement is its own transaction, one round trip
+        where BEGIN, the statement and COMMIT take three (the pool resets the connection when it is given
+        back). A second statement in the block would not share a transaction with the first. On SQLite it
+        is a transaction under the writer lock, as every SQLite write is.
+        """
         if self._writer is not None:
             with self._writer.held(), self.engine.begin() as conn:
+                yield conn
+        elif self.dialect == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 yield conn
         else:
             with self.engine.begin() as conn:

@@ -277,7 +277,7 @@ def accept(services: Services, delivery: Delivery, body: str) -> int | None:
     caller then processes it at once, which answers the duplicate or creates the shop.
     """
     values = {**_delivery_values(delivery), "domain": delivery.shop_domain, "payload": body}
-    with services.db.transaction() as conn:
+    with services.db.statement() as conn:
         return conn.execute(_accept_sql(services.db.dialect), values).scalar()  # type: ignore[no-any-return]
 
 
