@@ -2,8 +2,9 @@
 
 POST /webhooks runs exactly what Worn's receiver runs before it touches the database (read the body once,
 check the headers, verify the HMAC with shopify_app, parse the headers and the JSON body) and answers 200;
-GET /healthz is the same no-op as Worn's. `benchmarks/webhooks.py` starts it to show how much of the no-op
-ceiling verification alone leaves.
+GET /healthz is the same no-op as Worn's; POST /noop takes the same delivery, reads its body and answers 200
+without looking at it (what the HTTP server alone costs for a delivery's bytes). `benchmarks/webhooks.py`
+starts it to show how much of the no-op ceiling verification alone leaves.
 
 Run: PYTHONPATH=. python benchmarks/webhook_floor.py --port 8001 [--workers 2 --threads 4]
 (DATABASE_URL must name a migrated database: `worn serve` checks it before starting.)
@@ -16,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,9 +29,15 @@ from webhooks.shopify import parse_payload, read_verified  # noqa: E402
 
 
 def create_floor_app(settings: Settings) -> Flask:
-    """Return a Flask app whose /webhooks verifies a delivery and does nothing else."""
+    """Return a Flask app whose /webhooks verifies a delivery and does nothing else, and whose /noop only
+    reads it."""
     app = Flask(__name__)
     app.register_blueprint(health.bp)
+
+    @app.post("/noop")
+    def read_only() -> Response:
+        request.get_data(cache=False)
+        return Response(b'{"outcome": "read"}', mimetype="application/json")
 
     @app.post("/webhooks")
     def verify_only() -> Response:

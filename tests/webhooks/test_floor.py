@@ -23,4 +23,7 @@ def test_the_floor_verifies_like_the_receiver_and_records_nothing(
     del head["X-Shopify-Topic"]
     assert client.post("/webhooks", data=body, headers=head).status_code == 400
     assert client.get("/healthz").get_data(as_text=True) == "ok\n"
+    # /noop reads the same delivery and answers without checking it: even a forged one.
+    read = client.post("/noop", data=body + b" ", headers=head)
+    assert (read.status_code, read.get_json()) == (200, {"outcome": "read"})
     assert counts(services) == (0, 0, 0)
