@@ -18,7 +18,8 @@ render message each (deferred: once the background process has decided the backl
 alone on the machine, is the deferred mode's decision rate). The load generator's own CPU use is printed so
 it can be seen not to be the limit. First, the same measurements of benchmarks/webhook_floor.py: the
 receiver's verification alone, without the database, under the same gunicorn: how much of the ceiling any
-verified delivery leaves.
+verified delivery leaves; then verification with deferred mode's one durable write and nothing decided (on
+PostgreSQL when its rows are measured): how much any receiver that answers once a delivery is safe leaves.
 
 Run: PYTHONPATH=. python benchmarks/webhooks.py [--seconds 15] [--connections 16] [--workers 2 --threads 4]
      [--backends sqlite,postgresql] [--modes inline,deferred] [--no-floor]
@@ -52,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from connector.db import Database, table_counts  # noqa: E402
 from connector.migrate import upgrade  # noqa: E402
+from connector.shops import ensure_shop  # noqa: E402
 from tests.support.moto import free_port  # noqa: E402
 from tests.webhooks import payloads  # noqa: E402
 
@@ -284,14 +286,26 @@ class Floor:
     p50_ms: float
     p99_ms: float
     runs: list[float]
+    durable_backend: str
+    durable_rps: float
+    durable_p50_ms: float
+    durable_p99_ms: float
+    durable_runs: list[float]
 
 
 def run_floor(args: argparse.Namespace, work: Path) -> Floor:
-    """Measure benchmarks/webhook_floor.py: verification alone, no database, under the same gunicorn."""
-    url = f"sqlite:///{work / 'floor.sqlite'}"
+    """Measure benchmarks/webhook_floor.py under the same gunicorn: verification alone, no database; and
+    verification with deferred mode's one durable write (`accept()`), on PostgreSQL when it is measured."""
+    backend = "postgresql" if "postgresql" in args.backends.split(",") else "sqlite"
+    pg_name = None
+    if backend == "postgresql":
+        pg_name, url = create_pg()
+    else:
+        url = f"sqlite:///{work / 'floor.sqlite'}"
     db = Database(url)
-    upgrade(db)  # `worn serve`'s start-up check wants a migrated database, though nothing is written
-    db.dispose()
+    upgrade(db)
+    with db.session() as session:
+        ensure_shop(session, SHOP, active=True)  # /durable records deliveries of a known shop only
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "DATA_DIR": str(work / "var")}
     log = (work / "floor.log").open("wb")
@@ -311,12 +325,31 @@ def run_floor(args: argparse.Namespace, work: Path) -> Floor:
         write_requests(unchecked, 1, 4000, port, "/noop")
         posted = [wrk(base, each, args.connections, LUA, str(unchecked), "1", "wrap") for _ in range(3)]
         verified = [wrk(base, each, args.connections, LUA, str(requests), "1", "wrap") for _ in range(3)]
-        if any(run.get("other") or run.get("errors") for run in verified + posted):
-            raise SystemExit(f"the floor answered other than 200: see {log.name}")
+        # Verified and recorded: each delivery new (a webhook id seen before is refused, 409).
+        durable, next_id = [], 10_001
+        for index in range(3):
+            path = work / f"durable-{index}.req"
+            write_requests(path, next_id, int(each * args.max_rate), port, "/durable")
+            next_id += int(each * args.max_rate)
+            durable.append(wrk(base, each, args.connections, LUA, str(path), "1"))
+        if any(
+            run.get("other") or run.get("errors") or run.get("exhausted")
+            for run in verified + posted + durable
+        ):
+            raise SystemExit(f"the floor answered other than 200 (or ran out of deliveries): see {log.name}")
         result = max(verified, key=lambda run: float(run["rps"]))
+        written = max(durable, key=lambda run: float(run["rps"]))
+        time.sleep(1)  # let the requests wrk abandoned at the end of a run finish
+        recorded = table_counts(db, ["webhook_deliveries"])["webhook_deliveries"]
+        answered, sent = sum(run["ok"] for run in durable), sum(run["sent"] for run in durable)
+        if not answered <= recorded <= sent:  # every 200 recorded; the abandoned ones may be too
+            raise SystemExit(f"/durable: {answered} answered 200, {recorded} recorded, {sent} sent")
     finally:
         stop_server(server)
         log.close()
+        db.dispose()
+        if pg_name:
+            drop_pg(pg_name)
     return Floor(
         noop["rps"],
         runs,
@@ -326,6 +359,11 @@ def run_floor(args: argparse.Namespace, work: Path) -> Floor:
         result["p50_us"] / 1000,
         result["p99_us"] / 1000,
         [run["rps"] for run in verified],
+        backend,
+        written["rps"],
+        written["p50_us"] / 1000,
+        written["p99_us"] / 1000,
+        [run["rps"] for run in durable],
     )
 
 
@@ -509,20 +547,30 @@ def main() -> int:
     if floor is not None:
         print()
         print(
-            "| verification alone, no database (benchmarks/webhook_floor.py) | no-op ceiling /s "
-            "| the delivery to POST /noop (read, not checked) /s | verified deliveries /s | % of ceiling "
+            "| the receiver's floor (benchmarks/webhook_floor.py) | no-op ceiling /s "
+            "| the delivery to POST /noop (read, not checked) /s | deliveries /s | % of ceiling "
             "| % of POST /noop | p50 / p99 ms |"
         )
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        print(
-            f"| read, check headers, verify HMAC (shopify_app), parse JSON, answer | {floor.noop_rps:,.0f} "
-            f"| {floor.post_rps:,.0f} | {floor.rps:,.0f} | {100 * floor.rps / floor.noop_rps:.0f}% "
-            f"| {100 * floor.rps / floor.post_rps:.0f}% | {floor.p50_ms:.1f} / {floor.p99_ms:.1f} |"
-        )
+        for label, rps, p50, p99 in (
+            ("verify (shopify_app), parse, answer; no database", floor.rps, floor.p50_ms, floor.p99_ms),
+            (
+                f"verify, parse, record with accept() ({floor.durable_backend}), answer; nothing decided",
+                floor.durable_rps,
+                floor.durable_p50_ms,
+                floor.durable_p99_ms,
+            ),
+        ):
+            print(
+                f"| {label} | {floor.noop_rps:,.0f} | {floor.post_rps:,.0f} | {rps:,.0f} "
+                f"| {100 * rps / floor.noop_rps:.0f}% | {100 * rps / floor.post_rps:.0f}% "
+                f"| {p50:.1f} / {p99:.1f} |"
+            )
         print(
             f"floor: no-op runs {', '.join(f'{rps:,.0f}' for rps in floor.noop_runs)} /s; "
             f"POST /noop runs {', '.join(f'{rps:,.0f}' for rps in floor.post_runs)} /s; "
-            f"verified runs {', '.join(f'{rps:,.0f}' for rps in floor.runs)} /s"
+            f"verified runs {', '.join(f'{rps:,.0f}' for rps in floor.runs)} /s; "
+            f"recorded runs {', '.join(f'{rps:,.0f}' for rps in floor.durable_runs)} /s"
         )
     for row in rows:
         runs = ", ".join(f"{rps:,.0f}" for rps in row.noop_runs)
