@@ -45,28 +45,24 @@ def create_floor_app(settings: Settings) -> Flask:
         request.get_data(cache=False)
         return Response(b'{"outcome": "read"}', mimetype="application/json")
 
+    @app.post("/webhooks")
     @app.post("/durable")
-    def verify_and_record() -> Response:
+    def verify() -> Response:
         verified = read_verified(settings)
         if isinstance(verified, Response):
             return verified
         delivery, text = verified
-        if parse_payload(text) is None:
+        parsed = parse_payload(text) is not None
+        if request.path == "/webhooks":  # verified, and nothing else
+            outcome = "verified" if parsed else "malformed"
+            return Response(
+                json.dumps({"outcome": outcome, "detail": delivery.webhook_id}), mimetype="application/json"
+            )
+        if not parsed:
             return Response(b'{"outcome": "malformed"}', status=400, mimetype="application/json")
         if accept(services, delivery, text) is None:  # recorded already, or a shop Worn does not know
             return Response(b'{"outcome": "not_recorded"}', status=409, mimetype="application/json")
         return Response(b'{"outcome": "recorded"}', mimetype="application/json")
-
-    @app.post("/webhooks")
-    def verify_only() -> Response:
-        verified = read_verified(settings)
-        if isinstance(verified, Response):
-            return verified
-        delivery, text = verified
-        outcome = "verified" if parse_payload(text) is not None else "malformed"
-        return Response(
-            json.dumps({"outcome": outcome, "detail": delivery.webhook_id}), mimetype="application/json"
-        )
 
     return app
 
